@@ -55,7 +55,7 @@ function openPostgres(url: string, connectTimeoutMs: number): Database {
     try {
       await withDeadline(prisma.$queryRawUnsafe("select 1"), connectTimeoutMs);
     } catch (error) {
-      throw new DatabaseUnavailableError(`cannot reach PostgreSQL at ${where}`, { cause: error });
+      throw unavailable(where, error);
     }
   };
   return {
@@ -70,6 +70,9 @@ function openPostgres(url: string, connectTimeoutMs: number): Database {
         onnotice: () => {},
       });
       try {
+        await sql`select 1`.catch((error: unknown) => {
+          throw unavailable(where, error);
+        });
         return await fn(postgresRunner(sql));
       } finally {
         await sql.end({ timeout: 5 });
@@ -97,6 +100,15 @@ async function openPglite(dir: string): Promise<Database> {
       if (!pglite.closed) await pglite.close();
     },
   };
+}
+
+// The driver's own words (connection refused, unknown database, bad password) name the problem;
+// none of them contains the URL's password.
+function unavailable(where: string, error: unknown): DatabaseUnavailableError {
+  const reason = (error as { code?: string })?.code?.startsWith("E")
+    ? (error as { code: string }).code
+    : error instanceof Error ? error.message : String(error);
+  return new DatabaseUnavailableError(`DATABASE_URL: cannot reach PostgreSQL at ${where} (${reason})`, { cause: error });
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {

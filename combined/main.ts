@@ -1,0 +1,33 @@
+#!/usr/bin/env bun
+// combined: the development binary — gateway, auth and user services in one process.
+import { migrateCommand } from "../services/lib/db/migrate-cli.ts";
+import { runCli, UsageError } from "../services/lib/cli.ts";
+
+const USAGE = `Usage: bun run combined <command>
+
+Commands:
+  serve [--gateway-port 3000] [--auth-port 50051] [--user-port 50052]
+                     run the gateway and both services in one process
+  migrate up|down|status|fresh
+                     manage the database schema
+
+Run "bun run combined <command> --help" for a command's options.`;
+
+await runCli(USAGE, async () => {
+  const [command, ...args] = process.argv.slice(2);
+  switch (command) {
+    case "serve":
+      return (await import("./serve.ts")).serve(args);
+    case "migrate":
+      return migrateCommand(args);
+    case "--help":
+    case "-h":
+    case "help":
+      console.log(USAGE);
+      return;
+    case undefined:
+      throw new UsageError("missing command");
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+});

@@ -1,0 +1,67 @@
+// Environment parsing shared by every binary: one zod schema per binary, parsed once at start;
+// every missing or bad variable is reported together, then the process exits non-zero.
+import { z } from "zod";
+
+/** ConfigError lists every problem found in the environment, one per line, each naming its variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+  }
+}
+
+/**
+ * parseEnv validates env against schema, throwing ConfigError with every problem at once.
+ * Variables named in requiredInProduction are also required when NODE_ENV=production: there, a
+ * missing database, Redis or secret is an error, never a silent development fallback.
+ */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  { requiredInProduction = [] }: { requiredInProduction?: string[] } = {},
+  env: Record<string, string | undefined> = process.env,
+): z.output<S> {
+  // Empty strings count as unset, as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const result = schema.safeParse(cleaned);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.map(String).join(".") || "environment"}: ${issue.message}`);
+  if (cleaned.NODE_ENV === "production") {
+    for (const name of requiredInProduction) {
+      if (cleaned[name] === undefined) problems.push(`${name}: is required when NODE_ENV=production`);
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}
+
+/** postgresUrl accepts postgres:// and postgresql:// URLs with a host and no ?schema= (drivers reject it). */
+export const postgresUrl = z
+  .string()
+  .refine((value) => URL.canParse(value), "not a URL (expected postgresql://user:password@host:5432/database)")
+  .refine((value) => !URL.canParse(value) || ["postgres:", "postgresql:"].includes(new URL(value).protocol), "must start with postgresql:// or postgres://")
+  .refine((value) => !URL.canParse(value) || new URL(value).hostname !== "", "has no host")
+  .refine((value) => !URL.canParse(value) || !new URL(value).searchParams.has("schema"), "remove ?schema=: set the search_path on the role instead");
+
+/** redisUrl accepts redis:// and rediss:// URLs. */
+export const redisUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && ["redis:", "rediss:"].includes(new URL(value).protocol), "must be a redis:// or rediss:// URL");
+
+/** port is a TCP port number given as text. */
+export const port = z.coerce.number().int("must be a whole number").min(0).max(65535, "must be at most 65535");
+
+/** boolean accepts true/false/1/0/yes/no. */
+export const flag = z
+  .enum(["true", "false", "1", "0", "yes", "no"], "must be true or false")
+  .transform((value) => ["true", "1", "yes"].includes(value));
+
+/** commonEnv holds what every binary reads. */
+export const commonEnv = {
+  NODE_ENV: z.enum(["development", "production", "test"], "must be development, production or test").default("development"),
+  DATA_DIR: z.string().default(".data"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], "must be debug, info, warn or error").default("info"),
+};
+
+/** isProduction tells whether NODE_ENV asks for production rules (no silent fallbacks). */
+export const isProduction = (env: { NODE_ENV: string }) => env.NODE_ENV === "production";
