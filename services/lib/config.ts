@@ -65,3 +65,19 @@ export const commonEnv = {
 
 /** isProduction tells whether NODE_ENV asks for production rules (no silent fallbacks). */
 export const isProduction = (env: { NODE_ENV: string }) => env.NODE_ENV === "production";
+
+/** redisEnv selects Redis; unset means the in-process store (development only). */
+export const redisEnv = { REDIS_URL: redisUrl.optional() };
+
+/** serviceTokenEnv is the credential that guards the user service's internal RPCs. */
+export const serviceTokenEnv = {
+  INTERNAL_SERVICE_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+};
+
+/** tokenLifetimeEnv is the access-token lifetime, which revocation records must outlive. */
+export const tokenLifetimeEnv = {
+  JWT_EXPIRATION_HOURS: z.coerce.number().positive("must be a positive number of hours").max(24 * 365, "must be at most a year").default(24),
+};
+
+/** serverHostEnv is the address services and the gateway bind to. */
+export const serverHostEnv = { SERVER_HOST: z.string().default("0.0.0.0") };

@@ -14,3 +14,19 @@ export class MigrationError extends Error {
     super(`migration ${migration} failed: ${message}`, options);
   }
 }
+
+// Prisma's codes for "the database can't be reached or answered too late".
+const UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
+
+/** isDatabaseUnavailable tells whether error means the database is down or too slow, not a bad query. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || /^E(CONNREFUSED|CONNRESET|HOSTUNREACH|TIMEDOUT|PIPE)$/.test(code))) return true;
+  return typeof message === "string" && /Connection terminated|connection timeout|ECONNREFUSED|Can't reach database/i.test(message);
+}
+
+/** isUniqueViolation tells whether error is a unique-index violation (Prisma P2002). */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "P2002";
+}

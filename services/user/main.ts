@@ -1,0 +1,44 @@
+#!/usr/bin/env bun
+// user-service: owns the users table; serves user.v1.UserService (gRPC, gRPC-Web, Connect).
+import { parseFlags, portFlag, runCli, UsageError } from "../lib/cli.ts";
+import { createStore } from "../lib/cache/index.ts";
+import { openDatabase } from "../lib/db/database.ts";
+import { migrateCommand, pgliteDir } from "../lib/db/migrate-cli.ts";
+import { createLogger } from "../lib/log.ts";
+import { onShutdown } from "../lib/rpc/signals.ts";
+import { loadUserEnv } from "./env.ts";
+import { startUserService } from "./service.ts";
+
+const USAGE = `Usage: bun run user-service <command>
+
+Commands:
+  serve [--port 50052]           serve user.v1.UserService
+  migrate up|down|status|fresh   manage the database schema (this service owns it)`;
+
+await runCli(USAGE, async () => {
+  const [command, ...args] = process.argv.slice(2);
+  if (command === "migrate") return migrateCommand(args);
+  if (command === "--help" || command === "-h") return console.log(USAGE);
+  if (command !== "serve") throw new UsageError(command ? `unknown command "${command}"` : "missing command");
+
+  const { values } = parseFlags(args, { port: { type: "string", short: "p" } });
+  if (values.help) return console.log(USAGE);
+  const port = portFlag(values.port, "--port", 50052);
+  const env = loadUserEnv();
+  const log = createLogger({ service: "user-service" });
+  const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
+  const store = createStore({ url: env.REDIS_URL });
+  const service = await startUserService({
+    db,
+    store,
+    log,
+    host: env.SERVER_HOST,
+    port,
+    internalToken: env.INTERNAL_SERVICE_TOKEN,
+    tokenLifetimeSeconds: env.JWT_EXPIRATION_HOURS * 3600,
+  });
+  console.log(
+    `user-service listening on ${service.server.url}\n  database: ${db.describe()}\n  redis: ${store.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
+  );
+  onShutdown(service.close, () => db.close(), () => store.close());
+});

@@ -1,0 +1,91 @@
+// user.v1.UserService over Connect: proto ↔ domain, field validation, and the service-credential
+// guard of the two internal methods. Errors are mapped to codes once, by the server's interceptor.
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { z } from "zod";
+import type { User } from "../../gen/prisma/client.ts";
+import { UserService, UserState } from "../../gen/user/v1/user_pb.ts";
+import { InvalidArgumentError } from "../lib/errors.ts";
+import { checkServiceToken } from "../lib/rpc/service-token.ts";
+import { check, email, name, role, userId } from "../lib/validation.ts";
+import * as users from "./user.ts";
+import type { PublicUser, UserDeps } from "./user.ts";
+
+const STATES = {
+  [UserState.UNSPECIFIED]: "active",
+  [UserState.ACTIVE]: "active",
+  [UserState.DELETED]: "deleted",
+  [UserState.ALL]: "all",
+} as const;
+
+/** userRoutes registers UserService; internalToken guards the methods that return hashes. */
+export function userRoutes(deps: UserDeps & { internalToken: string }) {
+  const requireService = checkServiceToken(deps.internalToken);
+  const internal = async (context: HandlerContext, find: () => Promise<User>) => {
+    requireService(context.requestHeader);
+    return toInternalResponse(await find());
+  };
+
+  return (router: ConnectRouter) =>
+    router.service(UserService, {
+      getUser: async (req) => toUserResponse(await users.getUser(deps, check("id", userId, req.id), req.includeDeleted)),
+      getUserByEmail: async (req) => toUserResponse(users.toPublic(await users.getUserByEmail(deps, check("email", email, req.email)))),
+      listUsers: async (req) => {
+        const state = STATES[req.state as keyof typeof STATES];
+        if (!state) throw new InvalidArgumentError("state", `unknown value ${req.state}`);
+        if (req.pageSize < 0 || req.pageSize > users.PAGE_SIZE.max)
+          throw new InvalidArgumentError("page_size", `must be between 1 and ${users.PAGE_SIZE.max} (0 means ${users.PAGE_SIZE.default})`);
+        const page = await users.listUsers(deps, { pageSize: req.pageSize || users.PAGE_SIZE.default, pageToken: req.pageToken, state });
+        return { users: page.users.map(toUserResponse), nextPageToken: page.nextPageToken };
+      },
+      createUser: async (req) =>
+        toUserResponse(
+          await users.createUser(deps, {
+            email: check("email", email, req.email),
+            passwordHash: check("password_hash", passwordHash, req.passwordHash),
+            name: check("name", name, req.name),
+            role: req.role === undefined ? "user" : check("role", role, req.role),
+          }),
+        ),
+      updateUser: async (req) =>
+        toUserResponse(
+          await users.updateUser(deps, check("id", userId, req.id), {
+            name: req.name === undefined ? undefined : check("name", name, req.name),
+            email: req.email === undefined ? undefined : check("email", email, req.email),
+            role: req.role === undefined ? undefined : check("role", role, req.role),
+            passwordHash: req.passwordHash === undefined ? undefined : check("password_hash", passwordHash, req.passwordHash),
+          }),
+        ),
+      deleteUser: async (req) => {
+        await users.deleteUser(deps, check("id", userId, req.id));
+        return { success: true };
+      },
+      restoreUser: async (req) => toUserResponse(await users.restoreUser(deps, check("id", userId, req.id))),
+      hardDeleteUser: async (req) => {
+        await users.hardDeleteUser(deps, check("id", userId, req.id));
+        return { success: true };
+      },
+      getUserByEmailInternal: (req, context) =>
+        internal(context, () => users.getUserByEmail(deps, check("email", email, req.email))),
+      getUserByEmailInternalWithDeleted: (req, context) =>
+        internal(context, () => users.getUserByEmailWithDeleted(deps, check("email", email, req.email))),
+    });
+}
+
+// The hash is computed by the auth service; this only refuses what can't be one.
+const passwordHash = z.string().min(1, "must not be empty").max(512, "must be at most 512 characters");
+
+function toUserResponse(user: PublicUser) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    createdAt: user.createdAt.toISOString(),
+    updatedAt: user.updatedAt.toISOString(),
+    deletedAt: user.deletedAt?.toISOString(),
+  };
+}
+
+function toInternalResponse(user: User) {
+  return { ...toUserResponse(users.toPublic(user)), passwordHash: user.passwordHash };
+}

@@ -1,0 +1,189 @@
+// The user service's rules: validation and normalization, soft-delete semantics, the read-through
+// cache, and revoking a deleted user's tokens. Queries live in user.store.ts.
+import type { PrismaClient, User } from "../../gen/prisma/client.ts";
+import type { Store } from "../lib/cache/types.ts";
+import { isUniqueViolation } from "../lib/db/errors.ts";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import { revokeUser } from "../lib/revocation.ts";
+import * as store from "./user.store.ts";
+
+export type UserDeps = {
+  prisma: PrismaClient;
+  cache: Store;
+  log: Logger;
+  /** How long an access token can live: a deleted user's tokens stay revoked that long. */
+  tokenLifetimeSeconds: number;
+};
+
+/** PublicUser is a user without the password hash: what every public RPC returns and the cache holds. */
+export type PublicUser = Omit<User, "passwordHash">;
+
+export const PAGE_SIZE = { default: 20, max: 100 } as const;
+
+/** toPublic drops the password hash. */
+export function toPublic({ passwordHash: _, ...user }: User): PublicUser {
+  return user;
+}
+
+/** getUser returns an active user (read through the cache), or any user with includeDeleted. */
+export async function getUser(deps: UserDeps, id: string, includeDeleted = false): Promise<PublicUser> {
+  if (!includeDeleted) {
+    const cached = await cacheRead(deps, id);
+    if (cached) return cached;
+  }
+  const user = await store.findById(deps.prisma, id, includeDeleted);
+  if (!user) throw notFound(id);
+  const result = toPublic(user);
+  if (!user.deletedAt) await cacheWrite(deps, result);
+  return result;
+}
+
+/** getUserByEmail returns the active user with this (normalized) email. */
+export async function getUserByEmail(deps: UserDeps, email: string): Promise<User> {
+  const user = await store.findByEmail(deps.prisma, email);
+  if (!user) throw new NotFoundError(`no user with email ${email}`);
+  return user;
+}
+
+/** getUserByEmailWithDeleted also finds a soft-deleted user (the active one first). */
+export async function getUserByEmailWithDeleted(deps: UserDeps, email: string): Promise<User> {
+  const user = await store.findByEmailWithDeleted(deps.prisma, email);
+  if (!user) throw new NotFoundError(`no user with email ${email}`);
+  return user;
+}
+
+/** listUsers pages through users in creation order with an opaque cursor. */
+export async function listUsers(
+  deps: UserDeps,
+  { pageSize, pageToken, state }: { pageSize: number; pageToken: string; state: store.UserState },
+): Promise<{ users: PublicUser[]; nextPageToken: string }> {
+  const after = pageToken ? decodePageToken(pageToken, state) : undefined;
+  const rows = await store.list(deps.prisma, { state, after, take: pageSize + 1 });
+  const page = rows.slice(0, pageSize);
+  const last = page.at(-1);
+  return {
+    users: page.map(toPublic),
+    nextPageToken: rows.length > pageSize && last ? encodePageToken(last.id, state) : "",
+  };
+}
+
+/** createUser inserts a user; an active user with the same email → AlreadyExistsError. */
+export async function createUser(
+  deps: UserDeps,
+  data: { email: string; passwordHash: string; name: string; role: "user" | "admin" },
+): Promise<PublicUser> {
+  const user = await uniqueEmail(data.email, store.create(deps.prisma, data));
+  return toPublic(user);
+}
+
+/** updateUser changes the given fields of an active user; a deleted user is refused. */
+export async function updateUser(
+  deps: UserDeps,
+  id: string,
+  patch: { name?: string; email?: string; role?: "user" | "admin"; passwordHash?: string },
+): Promise<PublicUser> {
+  const user = await deps.prisma.$transaction(async (tx) => {
+    const existing = await store.findById(tx, id, true);
+    if (!existing) throw notFound(id);
+    if (existing.deletedAt) throw new FailedPreconditionError(`user ${id} is deleted: restore it before updating`);
+    return uniqueEmail(patch.email ?? existing.email, store.update(tx, id, patch));
+  });
+  await cacheInvalidate(deps, id);
+  return toPublic(user);
+}
+
+/** deleteUser soft-deletes an active user and revokes their tokens. */
+export async function deleteUser(deps: UserDeps, id: string): Promise<void> {
+  const user = await store.softDelete(deps.prisma, id);
+  if (!user) throw notFound(id);
+  await Promise.all([cacheInvalidate(deps, id), revokeTokens(deps, id)]);
+}
+
+/** restoreUser clears deleted_at; refused when an active user now holds the email. */
+export async function restoreUser(deps: UserDeps, id: string): Promise<PublicUser> {
+  const user = await deps.prisma.$transaction(async (tx) => {
+    const existing = await store.findById(tx, id, true);
+    if (!existing) throw notFound(id);
+    if (!existing.deletedAt) return existing;
+    return uniqueEmail(existing.email, store.update(tx, id, { deletedAt: null }), "restore: ");
+  });
+  await cacheInvalidate(deps, id);
+  return toPublic(user);
+}
+
+/** hardDeleteUser removes the row for good, deleted or not, and revokes the user's tokens. */
+export async function hardDeleteUser(deps: UserDeps, id: string): Promise<void> {
+  if (!(await store.hardDelete(deps.prisma, id))) throw notFound(id);
+  await Promise.all([cacheInvalidate(deps, id), revokeTokens(deps, id)]);
+}
+
+const notFound = (id: string) => new NotFoundError(`no user with id ${id}`);
+
+async function uniqueEmail<T>(email: string, write: Promise<T>, context = ""): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AlreadyExistsError(`${context}an active user with email ${email} already exists`);
+    throw error;
+  }
+}
+
+// The cursor carries the state it was made for, so a token can't be replayed on another filter.
+function encodePageToken(lastId: string, state: store.UserState): string {
+  return Buffer.from(JSON.stringify({ after: lastId, state })).toString("base64url");
+}
+
+function decodePageToken(token: string, state: store.UserState): string {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    const { after, state: tokenState } = parsed as { after?: unknown; state?: unknown };
+    if (typeof after === "string" && /^[0-9a-f-]{36}$/.test(after) && tokenState === state) return after;
+  } catch {
+    // fall through: any undecodable token is the client's mistake
+  }
+  throw new InvalidArgumentError("page_token", "is not a token from a previous page of this listing");
+}
+
+// The cache only ever speeds things up: when it is down, reads go to the database and a failed
+// invalidation is logged (entries expire after their TTL anyway).
+async function cacheRead(deps: UserDeps, id: string): Promise<PublicUser | null> {
+  try {
+    const cached = await deps.cache.cache.getUser<CachedUser>(id);
+    return cached && reviveUser(cached);
+  } catch (error) {
+    deps.log.warn("user cache read failed", { error });
+    return null;
+  }
+}
+
+async function cacheWrite(deps: UserDeps, user: PublicUser): Promise<void> {
+  await deps.cache.cache.setUser(user).catch((error: unknown) => deps.log.warn("user cache write failed", { error }));
+}
+
+async function cacheInvalidate(deps: UserDeps, id: string): Promise<void> {
+  await deps.cache.cache.invalidateUser(id).catch((error: unknown) => deps.log.warn("user cache invalidation failed", { error }));
+}
+
+// The row is already deleted: failing the call now would only make the client retry into NotFound.
+// While Redis is down the gateway denies every rate-limited request anyway (fail closed).
+async function revokeTokens(deps: UserDeps, id: string): Promise<void> {
+  await revokeUser(deps.cache, id, deps.tokenLifetimeSeconds).catch((error: unknown) =>
+    deps.log.error("could not revoke a deleted user's tokens", { userId: id, error }),
+  );
+}
+
+type CachedUser = Omit<PublicUser, "createdAt" | "updatedAt" | "deletedAt"> & {
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+};
+
+function reviveUser(user: CachedUser): PublicUser {
+  return {
+    ...user,
+    createdAt: new Date(user.createdAt),
+    updatedAt: new Date(user.updatedAt),
+    deletedAt: user.deletedAt ? new Date(user.deletedAt) : null,
+  };
+}

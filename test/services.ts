@@ -1,0 +1,63 @@
+// In-process services for tests: real database (PostgreSQL or PGlite) and real store (Redis or the
+// in-process one), called through connect's createRouterTransport — the network edge is the only fake.
+import { createClient, createRouterTransport, type Client, type ConnectRouter } from "@connectrpc/connect";
+import { UserService } from "../gen/user/v1/user_pb.ts";
+import { createStore, type Store } from "../services/lib/cache/index.ts";
+import type { Database } from "../services/lib/db/database.ts";
+import { migrateUp } from "../services/lib/db/migrate.ts";
+import { createLogger } from "../services/lib/log.ts";
+import { errorInterceptor } from "../services/lib/rpc/errors.ts";
+import { sendServiceToken } from "../services/lib/rpc/service-token.ts";
+import { userRoutes } from "../services/user/user.rpc.ts";
+import { testRedisUrl } from "./backends.ts";
+import { createTestDatabase } from "./databases.ts";
+
+export const INTERNAL_TOKEN = "test-internal-token-0123456789abcdef";
+export const silentLog = createLogger({ test: true }, "error");
+
+/** inProcessTransport calls routes directly, with the same error mapping as the real server. */
+export function inProcessTransport(routes: (router: ConnectRouter) => void) {
+  return createRouterTransport(routes, { router: { interceptors: [errorInterceptor(silentLog)] } });
+}
+
+export type TestUserService = {
+  db: Database;
+  store: Store;
+  routes: (router: ConnectRouter) => void;
+  /** users is a client without the service credential, like the gateway's. */
+  users: Client<typeof UserService>;
+  /** internal is a client with the credential, like the auth service's. */
+  internal: Client<typeof UserService>;
+  close(): Promise<void>;
+};
+
+/** startTestUserService runs the user service on a throwaway, migrated database. */
+export async function startTestUserService(): Promise<TestUserService> {
+  const testDb = await createTestDatabase("users");
+  const db = await testDb.open();
+  await db.withSql((sql) => migrateUp(sql));
+  const prefix = `test:${crypto.randomUUID().slice(0, 8)}:`;
+  const store = createStore({ url: testRedisUrl(), prefix });
+  const routes = userRoutes({ prisma: db.prisma, cache: store, log: silentLog, internalToken: INTERNAL_TOKEN, tokenLifetimeSeconds: 3600 });
+  const transport = inProcessTransport(routes);
+  const internalTransport = createRouterTransport(routes, {
+    router: { interceptors: [errorInterceptor(silentLog)] },
+    transport: { interceptors: [sendServiceToken(INTERNAL_TOKEN)] },
+  });
+  return {
+    db,
+    store,
+    routes,
+    users: createClient(UserService, transport),
+    internal: createClient(UserService, internalTransport),
+    async close() {
+      if (store.redis) {
+        const keys = await store.redis.keys(`${prefix}*`);
+        if (keys.length > 0) await store.redis.del(...keys);
+      }
+      await store.close();
+      await db.close();
+      await testDb.drop();
+    },
+  };
+}
