@@ -8,6 +8,8 @@ import { join } from "node:path";
 
 export type DevSecretName = "JWT_SECRET" | "INTERNAL_SERVICE_TOKEN";
 
+const announced = new Set<string>();
+
 /** devSecret returns the development value of a secret, creating and announcing it the first time. */
 export function devSecret(name: DevSecretName, dataDir: string): string {
   const file = join(dataDir, "dev-secrets.json");
@@ -18,6 +20,8 @@ export function devSecret(name: DevSecretName, dataDir: string): string {
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, `${JSON.stringify({ ...secrets, [name]: value }, null, 2)}\n`, { mode: 0o600 });
   }
+  if (announced.has(name)) return value;
+  announced.add(name);
   console.error(`note: ${name} is not set; using a development-only value kept in ${file}. Set ${name} in production.`);
   return value;
 }

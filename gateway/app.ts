@@ -1,0 +1,48 @@
+// createApp assembles the gateway: cross-cutting middleware, then the route groups, then the
+// OpenAPI document and Swagger UI, which are derived from those routes.
+import { cors } from "hono/cors";
+import { etag } from "hono/etag";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { GatewayDeps } from "./deps.ts";
+import { accessLog } from "./middleware/access-log.ts";
+import { clientIp } from "./middleware/client-ip.ts";
+import { jsonBody } from "./middleware/json-body.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
+import { onError, problemResponse } from "./problem.ts";
+import { authRoutes } from "./routes/auth/index.ts";
+import { docsRoutes } from "./routes/docs.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { userRoutes } from "./routes/users/index.ts";
+import { createRouter } from "./validation.ts";
+
+const KiB = 1024;
+
+/** createApp builds the gateway's Hono app from its dependencies. */
+export function createApp(deps: GatewayDeps) {
+  const app = createRouter();
+  app.onError(onError);
+  app.notFound((c) => problemResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));
+
+  app.use(requestId({ limitLength: 128 }));
+  app.use(clientIp(deps.trustedProxies));
+  app.use(accessLog(deps.log));
+  app.use(secureHeaders({ contentSecurityPolicy: undefined, crossOriginEmbedderPolicy: false }));
+  if (deps.corsOrigins.length > 0) {
+    app.use(cors({ origin: deps.corsOrigins.includes("*") ? "*" : deps.corsOrigins, exposeHeaders: ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "RateLimit", "RateLimit-Policy", "Retry-After", "ETag"], maxAge: 600 }));
+  }
+
+  app.use("/auth/*", rateLimit(deps.store, deps.limits.auth), jsonBody(16 * KiB), async function noStore(c, next) {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
+  app.use("/users", rateLimit(deps.store, deps.limits.users), jsonBody(1024 * KiB));
+  app.use("/users/*", rateLimit(deps.store, deps.limits.users), jsonBody(1024 * KiB));
+  app.on("GET", ["/users", "/users/*"], etag());
+
+  app.get("/", (c) => c.json({ name: "bun-api-starter", version: deps.version, docs: "/swagger-ui" }));
+  app.route("/", healthRoutes(deps));
+  app.route("/", authRoutes(deps));
+  app.route("/", userRoutes(deps));
+  return docsRoutes(app, deps.version);
+}

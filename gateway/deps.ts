@@ -1,0 +1,31 @@
+import type { Client } from "@connectrpc/connect";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AuthService } from "../gen/auth/v1/auth_pb.ts";
+import type { UserService } from "../gen/user/v1/user_pb.ts";
+import type { Store } from "../services/lib/cache/types.ts";
+import type { Logger } from "../services/lib/log.ts";
+import type { AccessClaims } from "./middleware/authenticate.ts";
+import type { RateLimitPolicy } from "./middleware/rate-limit.ts";
+
+/** GatewayDeps is everything the gateway's routes reach: built once by main.ts or combined. */
+export type GatewayDeps = {
+  auth: Client<typeof AuthService>;
+  users: Client<typeof UserService>;
+  store: Store;
+  log: Logger;
+  /** verifyAccessToken checks a JWT locally (signature, claims, expiry); throws when invalid. */
+  verifyAccessToken: (token: string) => Promise<AccessClaims>;
+  /** hashPassword hashes a new password for PUT /users/{id} (the auth service's Argon2id). */
+  hashPassword: (password: string) => Promise<string>;
+  /** health checks of the backing services, by name, each resolving or throwing with a reason. */
+  healthChecks: Record<string, () => Promise<void>>;
+  limits: { auth: RateLimitPolicy; users: RateLimitPolicy };
+  trustedProxies: string[];
+  corsOrigins: string[];
+  version: string;
+  /** isShuttingDown makes /health answer 503 while the process drains. */
+  isShuttingDown: () => boolean;
+};
+
+export type GatewayEnv = { Variables: { auth: AccessClaims; rawToken: string } };
+export type GatewayApp = OpenAPIHono<GatewayEnv>;

@@ -1,0 +1,56 @@
+import { z } from "zod";
+import { parseEnv, port, redisEnv, serverHostEnv, tokenLifetimeEnv } from "../services/lib/config.ts";
+import { commonEnv } from "../services/lib/config.ts";
+import { devSecret } from "../services/lib/secrets.ts";
+import { accessTokenEnv } from "../services/lib/tokens.ts";
+import { parseTrustedProxies } from "./middleware/client-ip.ts";
+
+const count = (name: string, fallback: number) =>
+  z.coerce.number(`must be a number`).int("must be a whole number").positive(`must be positive`).default(fallback).describe(name);
+const serviceUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+const list = z.string().default("").transform((value) => value.split(",").map((s) => s.trim()).filter(Boolean));
+
+export const gatewayEnvSchema = z.object({
+  ...commonEnv,
+  ...redisEnv,
+  ...serverHostEnv,
+  ...tokenLifetimeEnv,
+  SERVER_PORT: port.default(3000),
+  ...accessTokenEnv,
+  AUTH_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50051"),
+  USER_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50052"),
+  SERVICE_TIMEOUT_MS: count("SERVICE_TIMEOUT_MS", 5000),
+  RATE_LIMIT_REQUESTS: count("RATE_LIMIT_REQUESTS", 100),
+  RATE_LIMIT_WINDOW_SECONDS: count("RATE_LIMIT_WINDOW_SECONDS", 60),
+  RATE_LIMIT_AUTH_REQUESTS: count("RATE_LIMIT_AUTH_REQUESTS", 10),
+  RATE_LIMIT_AUTH_WINDOW_SECONDS: count("RATE_LIMIT_AUTH_WINDOW_SECONDS", 60),
+  TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      try {
+        return parseTrustedProxies(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `must be comma-separated IP addresses or CIDR ranges (${error instanceof Error ? error.message : error})` });
+        return z.NEVER;
+      }
+    }),
+  CORS_ORIGINS: list,
+  SHUTDOWN_TIMEOUT_SECONDS: count("SHUTDOWN_TIMEOUT_SECONDS", 10),
+});
+
+export type GatewayConfig = z.output<typeof gatewayEnvSchema> & { JWT_SECRET: string };
+
+/** loadGatewayEnv reads the gateway's configuration once, filling development-only secrets. */
+export function loadGatewayEnv(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const parsed = parseEnv(gatewayEnvSchema, { requiredInProduction: ["REDIS_URL", "JWT_SECRET"] }, env);
+  return { ...parsed, JWT_SECRET: parsed.JWT_SECRET ?? devSecret("JWT_SECRET", parsed.DATA_DIR) };
+}
+
+/** rateLimits turns the RATE_LIMIT_* variables into the two policies. */
+export function rateLimits(config: GatewayConfig) {
+  return {
+    auth: { name: "auth", max: config.RATE_LIMIT_AUTH_REQUESTS, windowSeconds: config.RATE_LIMIT_AUTH_WINDOW_SECONDS },
+    users: { name: "users", max: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
+  };
+}

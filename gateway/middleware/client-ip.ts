@@ -1,0 +1,49 @@
+// The client address that rate limits count. Forwarded headers are believed only from a peer in
+// TRUSTED_PROXIES; X-Forwarded-For is then read from the right, skipping trusted hops (proxy-addr,
+// the library Express uses), so a client can't escape its limit by sending made-up headers.
+import type { MiddlewareHandler } from "hono";
+import { getConnInfo } from "hono/bun";
+import proxyAddr from "proxy-addr";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    clientIp: string;
+  }
+}
+
+/** parseTrustedProxies validates a comma-separated CIDR list; bad entries fail at startup. */
+export function parseTrustedProxies(list: string): string[] {
+  const entries = list.split(",").map((s) => s.trim()).filter(Boolean);
+  proxyAddr.compile(entries); // throws on an invalid address or range
+  return entries;
+}
+
+/** clientIp sets c.var.clientIp: X-Forwarded-For, X-Real-IP, socket address, "unknown" — the first two only via trusted proxies. */
+export function clientIp(trustedProxies: string[]): MiddlewareHandler {
+  const trust = proxyAddr.compile(trustedProxies);
+  return async function clientIp(c, next) {
+    const socket = socketAddress(c);
+    let ip = socket ?? "unknown";
+    if (socket && trustedProxies.length > 0 && trust(socket, 0)) {
+      const forwarded = c.req.header("x-forwarded-for");
+      const realIp = c.req.header("x-real-ip")?.trim();
+      // proxy-addr reads only these two fields of a Node request.
+      const req = { headers: { "x-forwarded-for": forwarded }, connection: { remoteAddress: socket } };
+      if (forwarded) ip = proxyAddr(req as unknown as Parameters<typeof proxyAddr>[0], trust);
+      else if (realIp && isIp(realIp)) ip = realIp;
+    }
+    c.set("clientIp", ip);
+    await next();
+  };
+}
+
+function socketAddress(c: Parameters<MiddlewareHandler>[0]): string | undefined {
+  try {
+    return normalize(getConnInfo(c).remote.address);
+  } catch {
+    return undefined; // not served by Bun.serve (e.g. app.request in tests)
+  }
+}
+
+const normalize = (ip: string | undefined) => (ip?.startsWith("::ffff:") ? ip.slice(7) : ip);
+const isIp = (value: string) => /^[0-9a-fA-F:.]{2,45}$/.test(value);

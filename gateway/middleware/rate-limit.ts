@@ -1,0 +1,38 @@
+// Fixed-window rate limits per client address and route group, counted in the store (Redis).
+// Headers: X-RateLimit-Limit / -Remaining (the reference's) and the IETF RateLimit-Policy /
+// RateLimit fields. When the store is down the gateway fails closed: deny, with Retry-After.
+import type { MiddlewareHandler } from "hono";
+import type { Store } from "../../services/lib/cache/types.ts";
+import { ProblemError } from "../problem.ts";
+
+export type RateLimitPolicy = { name: string; max: number; windowSeconds: number };
+
+// The reference's answer when the limiter itself is unavailable.
+const UNAVAILABLE_RETRY_AFTER = 60;
+
+/** rateLimit counts each request of the group against policy, keyed by c.var.clientIp. */
+export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHandler {
+  const policyHeader = `"${policy.name}";q=${policy.max};w=${policy.windowSeconds}`;
+  return async function rateLimit(c, next) {
+    const key = `${policy.name}:${c.get("clientIp")}`;
+    const result = await store.rateLimit.check(key, policy.max, policy.windowSeconds).catch(() => null);
+    if (!result) {
+      throw new ProblemError(429, "rate limiting is unavailable, so the request was denied; retry later", {
+        headers: { "Retry-After": String(UNAVAILABLE_RETRY_AFTER), "X-RateLimit-Limit": String(policy.max), "X-RateLimit-Remaining": "0" },
+      });
+    }
+    const headers = {
+      "X-RateLimit-Limit": String(policy.max),
+      "X-RateLimit-Remaining": String(result.remaining),
+      "RateLimit-Policy": policyHeader,
+      RateLimit: `"${policy.name}";r=${result.remaining};t=${result.resetSeconds}`,
+    };
+    if (!result.allowed) {
+      throw new ProblemError(429, `too many requests: at most ${policy.max} per ${policy.windowSeconds} s; retry after ${result.resetSeconds} s`, {
+        headers: { ...headers, "Retry-After": String(Math.max(1, result.resetSeconds)) },
+      });
+    }
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  };
+}

@@ -1,0 +1,72 @@
+// /health (the reference's shape, plus the services' gRPC health), /health/live and /health/ready.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { GatewayDeps } from "../deps.ts";
+import { createRouter } from "../validation.ts";
+
+const Check = z.object({ status: z.enum(["healthy", "unhealthy"]), error: z.string().optional() });
+const Health = z
+  .object({ status: z.enum(["healthy", "degraded"]), services: z.record(z.string(), Check) })
+  .openapi("Health", { example: { status: "healthy", services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } } } });
+
+const TIMEOUT_MS = 2000;
+
+const health = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Health"],
+  summary: "Health of the gateway's dependencies",
+  responses: {
+    200: { description: "All dependencies healthy", content: { "application/json": { schema: Health } } },
+    503: { description: "One or more dependencies unhealthy", content: { "application/json": { schema: Health } } },
+  },
+});
+const ready = createRoute({ ...health, path: "/health/ready", summary: "Readiness probe (same verdict as /health)" });
+const live = createRoute({
+  method: "get",
+  path: "/health/live",
+  tags: ["Health"],
+  summary: "Liveness probe: the process is up",
+  responses: { 200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("alive") }) } } } },
+});
+
+/** healthRoutes checks Redis and each backing service in parallel, each within a deadline. */
+export function healthRoutes(deps: GatewayDeps) {
+  const app = createRouter();
+  const checks: Record<string, () => Promise<void>> = { redis: () => deps.store.ping(), ...deps.healthChecks };
+
+  const verdict = async () => {
+    const entries = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), TIMEOUT_MS);
+          return [name, { status: "healthy" as const }] as const;
+        } catch (error) {
+          return [name, { status: "unhealthy" as const, error: error instanceof Error ? error.message : String(error) }] as const;
+        }
+      }),
+    );
+    const services = Object.fromEntries(entries);
+    const healthy = !deps.isShuttingDown() && entries.every(([, check]) => check.status === "healthy");
+    return { body: { status: healthy ? ("healthy" as const) : ("degraded" as const), services }, code: healthy ? (200 as const) : (503 as const) };
+  };
+
+  const handler = async (c: Parameters<Parameters<typeof app.openapi<typeof health>>[1]>[0]) => {
+    const { body, code } = await verdict();
+    c.header("Cache-Control", "no-store");
+    return c.json(body, code);
+  };
+  app.openapi(health, handler);
+  app.openapi(ready, handler);
+  app.openapi(live, (c) => c.json({ status: "alive" as const }, 200));
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

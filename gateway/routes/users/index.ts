@@ -1,0 +1,58 @@
+// /users/*: authorization lives here (who may see and change what); the user service owns the data.
+import { UserState } from "../../../gen/user/v1/user_pb.ts";
+import type { GatewayDeps } from "../../deps.ts";
+import { authenticate, requireAdmin } from "../../middleware/authenticate.ts";
+import { ProblemError } from "../../problem.ts";
+import { createRouter } from "../../validation.ts";
+import { userJson } from "../wire.ts";
+import * as routes from "./routes.ts";
+
+const STATES = { active: UserState.ACTIVE, deleted: UserState.DELETED, all: UserState.ALL } as const;
+
+/** userRoutes mounts the /users API behind bearer authentication. */
+export function userRoutes(deps: GatewayDeps) {
+  const app = createRouter();
+  app.use("/users", authenticate(deps.verifyAccessToken, deps.store));
+  app.use("/users/*", authenticate(deps.verifyAccessToken, deps.store));
+  for (const path of ["/users", "/users/:id/restore"]) app.use(path, requireAdmin);
+  app.on("DELETE", "/users/:id", requireAdmin);
+
+  // A user sees only themselves; another id answers exactly like a missing one (no enumeration).
+  const ownOrAdmin = (auth: { sub: string; role: string }, id: string) => {
+    if (auth.role !== "admin" && auth.sub !== id) throw new ProblemError(404, `no user with id ${id}`);
+  };
+
+  app.openapi(routes.me, async (c) => c.json(userJson(await deps.users.getUser({ id: c.get("auth").sub })), 200));
+
+  app.openapi(routes.list, async (c) => {
+    const query = c.req.valid("query");
+    const page = await deps.users.listUsers({ pageSize: query.page_size ?? 0, pageToken: query.page_token ?? "", state: STATES[query.state] });
+    return c.json({ users: page.users.map(userJson), next_page_token: page.nextPageToken || null }, 200);
+  });
+
+  app.openapi(routes.get, async (c) => {
+    const { id } = c.req.valid("param");
+    ownOrAdmin(c.get("auth"), id);
+    return c.json(userJson(await deps.users.getUser({ id })), 200);
+  });
+
+  app.openapi(routes.update, async (c) => {
+    const { id } = c.req.valid("param");
+    const auth = c.get("auth");
+    ownOrAdmin(auth, id);
+    const body = c.req.valid("json");
+    if (body.role !== undefined && auth.role !== "admin") throw new ProblemError(403, "only an admin may change a role");
+    const passwordHash = body.password === undefined ? undefined : await deps.hashPassword(body.password);
+    const user = await deps.users.updateUser({ id, name: body.name, email: body.email, role: body.role, passwordHash });
+    return c.json(userJson(user), 200);
+  });
+
+  app.openapi(routes.remove, async (c) => {
+    await deps.users.deleteUser({ id: c.req.valid("param").id });
+    return c.body(null, 204);
+  });
+
+  app.openapi(routes.restore, async (c) => c.json(userJson(await deps.users.restoreUser({ id: c.req.valid("param").id })), 200));
+
+  return app;
+}

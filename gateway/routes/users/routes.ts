@@ -1,0 +1,96 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import * as rules from "../../../services/lib/validation.ts";
+import { json, pick, Role, User } from "../../schemas.ts";
+
+const tags = ["Users"];
+const security = [{ bearerAuth: [] }];
+
+export const IdParam = z.object({
+  id: rules.userId.openapi({ param: { name: "id", in: "path" }, example: "0192f5d2-8c4e-7b6a-9d3e-5f1a2b3c4d5e" }),
+});
+
+export const ListQuery = z.object({
+  page_size: z.coerce
+    .number("must be a number")
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(100, "must be at most 100")
+    .optional()
+    .openapi({ param: { name: "page_size", in: "query" }, example: 20, description: "1 to 100; default 20" }),
+  page_token: z.string().max(1024, "is too long").optional().openapi({ param: { name: "page_token", in: "query" }, description: "next_page_token of the previous page" }),
+  state: z.enum(["active", "deleted", "all"], "must be active, deleted or all").default("active").openapi({ param: { name: "state", in: "query" } }),
+});
+
+export const UserPage = z
+  .object({ users: z.array(User), next_page_token: z.string().nullable().openapi({ example: null }) })
+  .openapi("UserPage");
+
+export const UpdateBody = z
+  .strictObject({
+    name: rules.name.optional().openapi({ example: "Ada King" }),
+    email: rules.email.optional().openapi({ example: "ada.king@example.com" }),
+    password: rules.password.optional().openapi({ example: "a new long passphrase" }),
+    role: Role.optional().openapi({ description: "Admins only" }),
+  })
+  .openapi("UpdateUserRequest");
+
+export const me = createRoute({
+  method: "get",
+  path: "/users/me",
+  tags,
+  security,
+  summary: "Get current user profile",
+  responses: { 200: json(User, "The authenticated user"), ...pick(401, 404, 429, 503) },
+});
+
+export const list = createRoute({
+  method: "get",
+  path: "/users",
+  tags,
+  security,
+  summary: "List all users (admin)",
+  request: { query: ListQuery },
+  responses: { 200: json(UserPage, "A page of users"), ...pick(401, 403, 422, 429, 503) },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/users/{id}",
+  tags,
+  security,
+  summary: "Get user by ID",
+  description: "Users may read only themselves: another user's id answers 404, like a missing one.",
+  request: { params: IdParam },
+  responses: { 200: json(User, "The user"), ...pick(401, 404, 422, 429, 503) },
+});
+
+export const update = createRoute({
+  method: "put",
+  path: "/users/{id}",
+  tags,
+  security,
+  summary: "Update user",
+  description: "Users may update only themselves (another id answers 404); only admins may change `role` (403 otherwise).",
+  request: { params: IdParam, body: { required: true, content: { "application/json": { schema: UpdateBody } } } },
+  responses: { 200: json(User, "The updated user"), ...pick(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) },
+});
+
+export const remove = createRoute({
+  method: "delete",
+  path: "/users/{id}",
+  tags,
+  security,
+  summary: "Soft delete user (admin)",
+  request: { params: IdParam },
+  responses: { 204: { description: "Deleted (restorable)" }, ...pick(401, 403, 404, 422, 429, 503) },
+});
+
+export const restore = createRoute({
+  method: "post",
+  path: "/users/{id}/restore",
+  tags,
+  security,
+  summary: "Restore soft-deleted user (admin)",
+  request: { params: IdParam },
+  responses: { 200: json(User, "The restored user"), ...pick(401, 403, 404, 409, 422, 429, 503) },
+});
