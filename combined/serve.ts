@@ -1,27 +1,101 @@
-// Placeholder until the services land: opens the database, applies pending migrations, and says
-// what it will serve.
+// `combined serve`: the gateway, auth and user services in one process. The gateway reaches the
+// services in-process (no network hop); the services still listen on their ports, so grpc-js,
+// grpcurl and buf curl work exactly as in production.
+import { createClient } from "@connectrpc/connect";
 import { z } from "zod";
-import { parseEnv } from "../services/lib/config.ts";
+import { UserService } from "../gen/user/v1/user_pb.ts";
+import { authEnvSchema, loadAuthEnv } from "../services/auth/env.ts";
+import { startAuthService } from "../services/auth/service.ts";
+import { createStore } from "../services/lib/cache/index.ts";
 import { parseFlags, portFlag } from "../services/lib/cli.ts";
-import { databaseEnv, pgliteDir } from "../services/lib/db/migrate-cli.ts";
+import { parseEnv } from "../services/lib/config.ts";
 import { openDatabase } from "../services/lib/db/database.ts";
-import { migrateUp } from "../services/lib/db/migrate.ts";
+import { pgliteDir } from "../services/lib/db/migrate-cli.ts";
+import { createLogger } from "../services/lib/log.ts";
+import { inProcessTransport } from "../services/lib/rpc/in-process.ts";
+import { onShutdown } from "../services/lib/rpc/signals.ts";
+import { sendServiceToken } from "../services/lib/rpc/service-token.ts";
+import { loadUserEnv, userEnvSchema } from "../services/user/env.ts";
+import { startUserService } from "../services/user/service.ts";
+import { serviceClients } from "../gateway/clients.ts";
+import { gatewayEnvSchema, loadGatewayEnv, rateLimits } from "../gateway/env.ts";
+import { serveGateway } from "../gateway/server.ts";
+import pkg from "../package.json" with { type: "json" };
 
+/** serve starts all three in one process and prints the banner. */
 export async function serve(args: string[]): Promise<void> {
   const { values } = parseFlags(args, {
     "gateway-port": { type: "string" },
     "auth-port": { type: "string" },
     "user-port": { type: "string" },
   });
+  if (values.help) return console.log("Usage: bun run combined serve [--gateway-port 3000] [--auth-port 50051] [--user-port 50052]");
+  // Validate the union first, so every problem of every part is reported at once.
+  parseEnv(z.object({ ...userEnvSchema.shape, ...authEnvSchema.shape, ...gatewayEnvSchema.shape }), {
+    requiredInProduction: ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "INTERNAL_SERVICE_TOKEN"],
+  });
+  const userEnv = loadUserEnv();
+  const authEnv = loadAuthEnv();
+  const gatewayEnv = loadGatewayEnv();
   const ports = {
-    gateway: portFlag(values["gateway-port"], "--gateway-port", 3000),
+    gateway: portFlag(values["gateway-port"], "--gateway-port", gatewayEnv.SERVER_PORT),
     auth: portFlag(values["auth-port"], "--auth-port", 50051),
     user: portFlag(values["user-port"], "--user-port", 50052),
   };
-  const env = parseEnv(z.object(databaseEnv), { requiredInProduction: ["DATABASE_URL"] });
-  const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
-  await db.ping();
-  await db.withSql((sql) => migrateUp(sql, (name) => console.log(`applied migration ${name}`)));
-  console.log(`database: ${db.describe()}\nwould serve gateway :${ports.gateway}, auth :${ports.auth}, user :${ports.user}`);
-  await new Promise(() => {});
+  const log = createLogger({ service: "combined" });
+  const db = await openDatabase({ url: userEnv.DATABASE_URL, pgliteDir: pgliteDir(userEnv.DATA_DIR) });
+  const store = createStore({ url: userEnv.REDIS_URL });
+  const closers: (() => Promise<void>)[] = [];
+  onShutdown(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+
+  const user = await startUserService({
+    db,
+    store,
+    log: log.child({ component: "user-service" }),
+    host: userEnv.SERVER_HOST,
+    port: ports.user,
+    internalToken: userEnv.INTERNAL_SERVICE_TOKEN,
+    tokenLifetimeSeconds: userEnv.JWT_EXPIRATION_HOURS * 3600,
+  });
+  closers.push(() => db.close(), () => store.close(), user.close);
+  const auth = await startAuthService({
+    store,
+    log: log.child({ component: "auth-service" }),
+    users: createClient(UserService, inProcessTransport(user.routes, { clientInterceptors: [sendServiceToken(authEnv.INTERNAL_SERVICE_TOKEN)] })),
+    internalToken: authEnv.INTERNAL_SERVICE_TOKEN,
+    jwt: { secret: authEnv.JWT_SECRET, expirationHours: authEnv.JWT_EXPIRATION_HOURS, issuer: authEnv.JWT_ISSUER, audience: authEnv.JWT_AUDIENCE },
+    refreshTokenTtlDays: authEnv.REFRESH_TOKEN_TTL_DAYS,
+    refreshReuseGraceSeconds: authEnv.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
+    host: authEnv.SERVER_HOST,
+    port: ports.auth,
+  });
+  closers.push(auth.close);
+  const gateway = serveGateway(
+    {
+      ...serviceClients({
+        auth: inProcessTransport(auth.routes, { health: auth.server.health }),
+        user: inProcessTransport(user.routes, { health: user.server.health }),
+      }),
+      store,
+      log: log.child({ component: "gateway" }),
+      verifyAccessToken: auth.deps.tokens.verify,
+      hashPassword: auth.deps.passwords.hash,
+      limits: rateLimits(gatewayEnv),
+      trustedProxies: gatewayEnv.TRUSTED_PROXIES,
+      corsOrigins: gatewayEnv.CORS_ORIGINS,
+      version: pkg.version,
+    },
+    { host: gatewayEnv.SERVER_HOST, port: ports.gateway, shutdownTimeoutSeconds: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS },
+  );
+  closers.push(gateway.close);
+
+  console.log(`bun-api-starter ${pkg.version} · combined mode (development: gateway, auth and user services in one process)
+  gateway       ${gateway.url}
+  docs          ${gateway.url}/swagger-ui
+  auth service  ${auth.server.url}  (gRPC, gRPC-Web, Connect)
+  user service  ${user.server.url}  (gRPC, gRPC-Web, Connect)
+  database      ${db.describe()}${db.kind === "pglite" ? "  · set DATABASE_URL for PostgreSQL" : ""}
+  redis         ${store.describe()}${store.kind === "memory" ? "  · set REDIS_URL for Redis" : ""}`);
 }

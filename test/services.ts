@@ -1,12 +1,12 @@
 // In-process services for tests: real database (PostgreSQL or PGlite) and real store (Redis or the
 // in-process one), called through connect's createRouterTransport — the network edge is the only fake.
-import { createClient, createRouterTransport, type Client, type ConnectRouter } from "@connectrpc/connect";
+import { createClient, type Client, type ConnectRouter } from "@connectrpc/connect";
 import { UserService } from "../gen/user/v1/user_pb.ts";
 import { createStore, type Store } from "../services/lib/cache/index.ts";
 import type { Database } from "../services/lib/db/database.ts";
 import { migrateUp } from "../services/lib/db/migrate.ts";
 import { createLogger } from "../services/lib/log.ts";
-import { errorInterceptor } from "../services/lib/rpc/errors.ts";
+import { inProcessTransport } from "../services/lib/rpc/in-process.ts";
 import { sendServiceToken } from "../services/lib/rpc/service-token.ts";
 import { userRoutes } from "../services/user/user.rpc.ts";
 import { testRedisUrl } from "./backends.ts";
@@ -15,10 +15,7 @@ import { createTestDatabase } from "./databases.ts";
 export const INTERNAL_TOKEN = "test-internal-token-0123456789abcdef";
 export const silentLog = createLogger({ test: true }, "error");
 
-/** inProcessTransport calls routes directly, with the same error mapping as the real server. */
-export function inProcessTransport(routes: (router: ConnectRouter) => void) {
-  return createRouterTransport(routes, { router: { interceptors: [errorInterceptor(silentLog)] } });
-}
+export { inProcessTransport };
 
 export type TestUserService = {
   db: Database;
@@ -40,10 +37,7 @@ export async function startTestUserService(): Promise<TestUserService> {
   const store = createStore({ url: testRedisUrl(), prefix });
   const routes = userRoutes({ prisma: db.prisma, cache: store, log: silentLog, internalToken: INTERNAL_TOKEN, tokenLifetimeSeconds: 3600 });
   const transport = inProcessTransport(routes);
-  const internalTransport = createRouterTransport(routes, {
-    router: { interceptors: [errorInterceptor(silentLog)] },
-    transport: { interceptors: [sendServiceToken(INTERNAL_TOKEN)] },
-  });
+  const internalTransport = inProcessTransport(routes, { clientInterceptors: [sendServiceToken(INTERNAL_TOKEN)] });
   return {
     db,
     store,

@@ -9,15 +9,15 @@ const body = <T extends z.ZodType>(schema: T, required = true) => ({
 
 export const RegisterBody = z
   .strictObject({
-    email: rules.email.openapi({ example: "ada@example.com" }),
-    password: rules.password.openapi({ example: "correct horse battery staple" }),
-    name: rules.name.openapi({ example: "Ada Lovelace" }),
+    email: rules.email.meta({ example: "ada@example.com" }),
+    password: rules.password.meta({ example: "correct horse battery staple" }),
+    name: rules.name.meta({ example: "Ada Lovelace" }),
   })
   .openapi("RegisterRequest");
 
 export const LoginBody = z
   .strictObject({
-    email: rules.email.openapi({ example: "ada@example.com" }),
+    email: rules.email.meta({ example: "ada@example.com" }),
     // Any length up to the limit: a wrong password gets the same answer as an unknown email.
     password: z.string().min(1, "must not be empty").max(128, "must be at most 128 characters").openapi({ example: "correct horse battery staple" }),
   })

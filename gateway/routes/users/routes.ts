@@ -6,7 +6,7 @@ const tags = ["Users"];
 const security = [{ bearerAuth: [] }];
 
 export const IdParam = z.object({
-  id: rules.userId.openapi({ param: { name: "id", in: "path" }, example: "0192f5d2-8c4e-7b6a-9d3e-5f1a2b3c4d5e" }),
+  id: rules.userId.meta({ example: "0192f5d2-8c4e-7b6a-9d3e-5f1a2b3c4d5e" }),
 });
 
 export const ListQuery = z.object({
@@ -27,9 +27,9 @@ export const UserPage = z
 
 export const UpdateBody = z
   .strictObject({
-    name: rules.name.optional().openapi({ example: "Ada King" }),
-    email: rules.email.optional().openapi({ example: "ada.king@example.com" }),
-    password: rules.password.optional().openapi({ example: "a new long passphrase" }),
+    name: rules.name.optional().meta({ example: "Ada King" }),
+    email: rules.email.optional().meta({ example: "ada.king@example.com" }),
+    password: rules.password.optional().meta({ example: "a new long passphrase" }),
     role: Role.optional().openapi({ description: "Admins only" }),
   })
   .openapi("UpdateUserRequest");

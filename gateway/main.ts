@@ -1,0 +1,55 @@
+#!/usr/bin/env bun
+// gateway: the REST API (Hono) in front of the auth and user services, reached over gRPC.
+import { createStore } from "../services/lib/cache/index.ts";
+import { parseFlags, portFlag, runCli, UsageError } from "../services/lib/cli.ts";
+import { createLogger } from "../services/lib/log.ts";
+import { createRpcTransport } from "../services/lib/rpc/client.ts";
+import { onShutdown } from "../services/lib/rpc/signals.ts";
+import { createAccessTokens } from "../services/lib/tokens.ts";
+import { createPasswords } from "../services/auth/passwords.ts";
+import { serviceClients } from "./clients.ts";
+import { loadGatewayEnv, rateLimits } from "./env.ts";
+import { serveGateway } from "./server.ts";
+import pkg from "../package.json" with { type: "json" };
+
+const USAGE = `Usage: bun run gateway <command>
+
+Commands:
+  serve [--port 3000]   serve the REST API, /swagger-ui and /health (services at AUTH_SERVICE_URL, USER_SERVICE_URL)`;
+
+await runCli(USAGE, async () => {
+  const [command, ...args] = process.argv.slice(2);
+  if (command === "--help" || command === "-h") return console.log(USAGE);
+  if (command !== "serve") throw new UsageError(command ? `unknown command "${command}"` : "missing command");
+  const { values } = parseFlags(args, { port: { type: "string", short: "p" } });
+  if (values.help) return console.log(USAGE);
+
+  const env = loadGatewayEnv();
+  const port = portFlag(values.port, "--port", env.SERVER_PORT);
+  const log = createLogger({ service: "gateway" });
+  const store = createStore({ url: env.REDIS_URL });
+  const tokens = createAccessTokens({ secret: env.JWT_SECRET, expirationHours: env.JWT_EXPIRATION_HOURS, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+  const passwords = await createPasswords();
+  const clients = serviceClients({
+    auth: createRpcTransport(env.AUTH_SERVICE_URL, { timeoutMs: env.SERVICE_TIMEOUT_MS }),
+    user: createRpcTransport(env.USER_SERVICE_URL, { timeoutMs: env.SERVICE_TIMEOUT_MS }),
+  });
+  const gateway = serveGateway(
+    {
+      ...clients,
+      store,
+      log,
+      verifyAccessToken: tokens.verify,
+      hashPassword: passwords.hash,
+      limits: rateLimits(env),
+      trustedProxies: env.TRUSTED_PROXIES,
+      corsOrigins: env.CORS_ORIGINS,
+      version: pkg.version,
+    },
+    { host: env.SERVER_HOST, port, shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS },
+  );
+  console.log(
+    `gateway listening on ${gateway.url}\n  auth service: ${env.AUTH_SERVICE_URL}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${store.describe()}\n  docs: ${gateway.url}/swagger-ui`,
+  );
+  onShutdown(gateway.close, () => store.close());
+});
