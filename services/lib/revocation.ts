@@ -6,20 +6,30 @@ import type { Store } from "./cache/types.ts";
 
 const jtiKey = (jti: string) => `revoked:jti:${jti}`;
 const userKey = (userId: string) => `revoked:user:${userId}`;
+// Verifiers accept a token a little past its exp (clock skew, services/lib/tokens.ts: 30 s), so a
+// revocation must outlive it by more than that.
+const SKEW_MARGIN_SECONDS = 60;
 
 /** revokeToken voids one access token until it would have expired anyway. */
 export function revokeToken(store: Store, jti: string, expiresAtSeconds: number): Promise<void> {
-  const ttl = Math.max(1, Math.ceil(expiresAtSeconds - Date.now() / 1000));
+  const ttl = Math.max(1, Math.ceil(expiresAtSeconds - Date.now() / 1000)) + SKEW_MARGIN_SECONDS;
   return store.cache.set(jtiKey(jti), 1, ttl);
 }
 
 /** revokeUser voids every token of a user issued up to now; kept as long as a token can live. */
 export function revokeUser(store: Store, userId: string, maxTokenLifetimeSeconds: number): Promise<void> {
-  return store.cache.set(userKey(userId), Date.now(), maxTokenLifetimeSeconds);
+  return store.cache.set(userKey(userId), Date.now(), maxTokenLifetimeSeconds + SKEW_MARGIN_SECONDS);
 }
 
 /** isRevoked tells whether a token (by jti and issue time in seconds) of this user was revoked. */
 export async function isRevoked(store: Store, token: { jti: string; sub: string; iat: number }): Promise<boolean> {
   const [jtiRevoked, userRevokedAt] = await store.cache.getMany<number>([jtiKey(token.jti), userKey(token.sub)]);
   return jtiRevoked != null || (userRevokedAt != null && token.iat * 1000 <= userRevokedAt);
+}
+
+/** isUserRevoked tells whether a credential of this user issued at issuedAtMs predates revokeUser
+ * (refresh tokens check it, so restoring a deleted account doesn't revive its old sessions). */
+export async function isUserRevoked(store: Store, userId: string, issuedAtMs: number): Promise<boolean> {
+  const revokedAt = await store.cache.get<number>(userKey(userId));
+  return revokedAt != null && issuedAtMs <= revokedAt;
 }

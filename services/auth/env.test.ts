@@ -1,0 +1,51 @@
+import { expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError } from "../lib/config.ts";
+import { loadAuthEnv } from "./env.ts";
+
+const SECRETS = { JWT_SECRET: "env-test-jwt-secret-0123456789abcdefghij", INTERNAL_SERVICE_TOKEN: "env-test-internal-token-0123456789abc" };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadAuthEnv(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected a configuration error");
+}
+
+test("defaults follow the reference: 24 h access tokens, 30-day refresh tokens, user service on :50052", () => {
+  const env = loadAuthEnv(SECRETS);
+  expect(env).toMatchObject({
+    JWT_EXPIRATION_HOURS: 24,
+    REFRESH_TOKEN_TTL_DAYS: 30,
+    REFRESH_TOKEN_REUSE_GRACE_SECONDS: 10,
+    USER_SERVICE_URL: "http://127.0.0.1:50052",
+    JWT_ISSUER: "bun-api-starter",
+    JWT_AUDIENCE: "bun-api-starter",
+    SERVER_HOST: "0.0.0.0",
+  });
+  expect(env.REDIS_URL).toBeUndefined();
+});
+
+test("a short or example JWT_SECRET and bad numbers are refused, each named", () => {
+  expect(problems({ ...SECRETS, JWT_SECRET: "short" })).toEqual(["JWT_SECRET: must be at least 32 characters"]);
+  expect(problems({ ...SECRETS, JWT_SECRET: "your-secret-key-minimum-32-characters" })[0]).toStartWith("JWT_SECRET:");
+  const found = problems({ ...SECRETS, REFRESH_TOKEN_TTL_DAYS: "0", JWT_EXPIRATION_HOURS: "soon", USER_SERVICE_URL: "ftp://x" });
+  expect(found.map((p) => p.split(":")[0]).sort()).toEqual(["JWT_EXPIRATION_HOURS", "REFRESH_TOKEN_TTL_DAYS", "USER_SERVICE_URL"]);
+});
+
+test("outside production a missing secret gets a development value kept in DATA_DIR", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "auth-env-"));
+  try {
+    const env = loadAuthEnv({ DATA_DIR: dataDir });
+    expect(env.JWT_SECRET.length).toBeGreaterThanOrEqual(32);
+    expect(loadAuthEnv({ DATA_DIR: dataDir }).JWT_SECRET).toBe(env.JWT_SECRET);
+    expect(JSON.parse(readFileSync(join(dataDir, "dev-secrets.json"), "utf8")).JWT_SECRET).toBe(env.JWT_SECRET);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

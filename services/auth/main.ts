@@ -1,0 +1,47 @@
+#!/usr/bin/env bun
+// auth-service: registers, signs in and out, issues and checks tokens; serves auth.v1.AuthService.
+import { createClient } from "@connectrpc/connect";
+import { UserService } from "../../gen/user/v1/user_pb.ts";
+import { createStore } from "../lib/cache/index.ts";
+import { parseFlags, portFlag, runCli, UsageError } from "../lib/cli.ts";
+import { createLogger } from "../lib/log.ts";
+import { createRpcTransport } from "../lib/rpc/client.ts";
+import { onShutdown } from "../lib/rpc/signals.ts";
+import { loadAuthEnv } from "./env.ts";
+import { startAuthService } from "./service.ts";
+
+const USAGE = `Usage: bun run auth-service <command>
+
+Commands:
+  serve [--port 50051]   serve auth.v1.AuthService (calls the user service at USER_SERVICE_URL)`;
+
+await runCli(USAGE, async () => {
+  const [command, ...args] = process.argv.slice(2);
+  if (command === "--help" || command === "-h") return console.log(USAGE);
+  if (command !== "serve") throw new UsageError(command ? `unknown command "${command}"` : "missing command");
+
+  const { values } = parseFlags(args, { port: { type: "string", short: "p" } });
+  if (values.help) return console.log(USAGE);
+  const port = portFlag(values.port, "--port", 50051);
+  const env = loadAuthEnv();
+  const log = createLogger({ service: "auth-service" });
+  const store = createStore({ url: env.REDIS_URL });
+  const service = await startAuthService({
+    store,
+    log,
+    users: createClient(UserService, createRpcTransport(env.USER_SERVICE_URL)),
+    internalToken: env.INTERNAL_SERVICE_TOKEN,
+    jwt: { secret: env.JWT_SECRET, expirationHours: env.JWT_EXPIRATION_HOURS, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+    refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
+    refreshReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
+    host: env.SERVER_HOST,
+    port,
+  });
+  const redis = env.REDIS_URL
+    ? store.describe()
+    : `${store.describe()} (development only: revocations by the user service and gateway aren't seen; set REDIS_URL)`;
+  console.log(
+    `auth-service listening on ${service.server.url}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${redis}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
+  );
+  onShutdown(service.close, () => store.close());
+});

@@ -1,0 +1,91 @@
+// startAuthService wires the auth service onto its RPC server; used by the auth-service binary and
+// by `combined`, which shares the store and calls the user service and these routes in-process.
+import type { Client } from "@connectrpc/connect";
+import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
+import type { UserService } from "../../gen/user/v1/user_pb.ts";
+import type { Store } from "../lib/cache/index.ts";
+import type { Logger } from "../lib/log.ts";
+import { errorInterceptor } from "../lib/rpc/errors.ts";
+import { ServingStatus } from "../lib/rpc/health.ts";
+import { startRpcServer, type RpcServer } from "../lib/rpc/server.ts";
+import { createAccessTokens, type AccessTokenOptions } from "../lib/tokens.ts";
+import { authRoutes } from "./auth.rpc.ts";
+import type { AuthDeps } from "./auth.ts";
+import { createPasswords, type PasswordOptions } from "./passwords.ts";
+import { createRefreshTokens } from "./refresh.ts";
+
+export type AuthServiceOptions = {
+  store: Store;
+  log: Logger;
+  /** users is a client of the user service (over the network, or in-process in combined mode). */
+  users: Client<typeof UserService>;
+  internalToken: string;
+  jwt: AccessTokenOptions;
+  refreshTokenTtlDays: number;
+  refreshReuseGraceSeconds?: number;
+  /** passwords tunes hashing (tests: a smaller bound); production uses the defaults. */
+  passwords?: PasswordOptions;
+  host: string;
+  port: number;
+  /** healthProbeMs is how often the store is pinged for health; default 5 s. */
+  healthProbeMs?: number;
+};
+
+/** createAuthDeps builds what the handlers need; the dummy password hash is computed here, once. */
+export async function createAuthDeps(options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs">): Promise<AuthDeps> {
+  const { store, log } = options;
+  return {
+    users: options.users,
+    internalToken: options.internalToken,
+    store,
+    log,
+    tokens: createAccessTokens(options.jwt),
+    refresh: createRefreshTokens({
+      store,
+      log,
+      secret: options.jwt.secret,
+      ttlDays: options.refreshTokenTtlDays,
+      graceSeconds: options.refreshReuseGraceSeconds,
+    }),
+    passwords: await createPasswords(options.passwords),
+  };
+}
+
+/** startAuthService serves AuthService with health and reflection. */
+export async function startAuthService(options: AuthServiceOptions) {
+  const { store, log } = options;
+  const deps = await createAuthDeps(options);
+  const routes = authRoutes(deps);
+  const server: RpcServer = await startRpcServer({
+    host: options.host,
+    port: options.port,
+    routes,
+    services: [AuthService],
+    interceptors: [errorInterceptor(log)],
+    log: (message, fields) => log.info(message, fields),
+  });
+  // NOT_SERVING while the store can't be reached: no refresh, logout or revocation check works.
+  let stopped = false;
+  const probe = setInterval(async () => {
+    const up = await store.ping().then(() => true, () => false);
+    if (stopped) return;
+    const status = up ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    if (server.health.get(AuthService.typeName) !== status) {
+      log.warn(up ? "store reachable again" : "store unreachable", { store: store.describe() });
+      server.health.set(AuthService.typeName, status);
+      server.health.set("", status);
+    }
+  }, options.healthProbeMs ?? 5000);
+  probe.unref();
+
+  return {
+    server,
+    routes,
+    deps,
+    async close() {
+      stopped = true;
+      clearInterval(probe);
+      await server.close();
+    },
+  };
+}
