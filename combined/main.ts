@@ -2,6 +2,7 @@
 // combined: the development binary — gateway, auth and user services in one process.
 import { migrateCommand } from "../services/lib/db/migrate-cli.ts";
 import { runCli, UsageError } from "../services/lib/cli.ts";
+import { usersCommand } from "./users.ts";
 
 const USAGE = `Usage: bun run combined <command>
 
@@ -10,6 +11,9 @@ Commands:
                      run the gateway and both services in one process
   migrate up|down|status|fresh
                      manage the database schema
+  users promote <email>
+  users create --email E --name N [--admin] [--password-stdin]
+                     bootstrap an admin without SQL
 
 Run "bun run combined <command> --help" for a command's options.`;
 
@@ -20,6 +24,8 @@ await runCli(USAGE, async () => {
       return (await import("./serve.ts")).serve(args);
     case "migrate":
       return migrateCommand(args);
+    case "users":
+      return usersCommand(args);
     case "--help":
     case "-h":
     case "help":
