@@ -1,0 +1,143 @@
+// Validates docker-compose.yml and docker-compose.dev.yml with `docker-compose config` (no Docker
+// engine needed), then checks the resolved files for what the deployment relies on.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const compose = Bun.which("docker-compose");
+if (!compose) console.warn("[skip] deploy/compose.test.ts: docker-compose is not installed (Debian: apt-get install docker-compose)");
+
+const SECRETS = {
+  JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
+  INTERNAL_SERVICE_TOKEN: "test-internal-token-0123456789abcdef01234",
+  POSTGRES_PASSWORD: "test-postgres-password",
+};
+
+// An empty env file and a bare environment: a developer's .env or shell can't change the verdict.
+const scratch = mkdtempSync(join(tmpdir(), "compose-test-"));
+const emptyEnvFile = join(scratch, "empty.env");
+writeFileSync(emptyEnvFile, "");
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+type Service = {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  ports?: { published: number | string; target: number }[];
+  environment?: Record<string, string | number>;
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+};
+
+function config(file: string, env: Record<string, string> = {}) {
+  const result = Bun.spawnSync([compose!, "--env-file", emptyEnvFile, "-f", join(root, file), "config"], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: scratch, ...env },
+  });
+  const stdout = result.stdout.toString();
+  return {
+    exitCode: result.exitCode,
+    stderr: result.stderr.toString(),
+    services: () => (Bun.YAML.parse(stdout) as { services: Record<string, Service> }).services,
+  };
+}
+
+// The valid configurations, resolved once per file.
+const resolved = new Map<string, Record<string, Service>>();
+const resolve = (file: string, env?: Record<string, string>) => {
+  if (!resolved.has(file)) resolved.set(file, config(file, env).services());
+  return resolved.get(file)!;
+};
+
+const conditions = (service: Service) =>
+  Object.fromEntries(Object.entries(service.depends_on ?? {}).map(([name, { condition }]) => [name, condition]));
+
+describe.skipIf(!compose)("docker-compose.yml (production)", () => {
+  const productionServices = () => resolve("docker-compose.yml", SECRETS);
+
+  test("validates when the secrets are set", () => {
+    const result = config("docker-compose.yml", SECRETS);
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+  });
+
+  for (const name of Object.keys(SECRETS)) {
+    test(`refuses to start without ${name}, naming it`, () => {
+      const result = config("docker-compose.yml", { ...SECRETS, [name]: "" });
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stderr).toContain(`set ${name}`);
+    });
+  }
+
+  test("runs each binary from one image, migrating before the user service starts", () => {
+    const services = productionServices();
+    expect(Object.keys(services).sort()).toEqual(["auth-service", "gateway", "migrate", "postgres", "redis", "user-service"]);
+    const app = ["gateway", "auth-service", "user-service", "migrate"].map((name) => services[name]!);
+    expect(new Set(app.map((service) => service.image)).size).toBe(1);
+    expect(app.map((service) => service.command?.slice(0, 2).join(" "))).toEqual([
+      "gateway serve",
+      "auth-service serve",
+      "user-service serve",
+      "user-service migrate",
+    ]);
+    expect(conditions(services["user-service"]!)).toMatchObject({
+      migrate: "service_completed_successfully",
+      postgres: "service_healthy",
+    });
+    expect(conditions(services.gateway!)).toMatchObject({ "auth-service": "service_healthy", "user-service": "service_healthy" });
+    expect(conditions(services.migrate!)).toEqual({ postgres: "service_healthy" });
+  });
+
+  test("publishes only the gateway, and every long-running service has a healthcheck", () => {
+    const services = productionServices();
+    const published = Object.entries(services).filter(([, service]) => service.ports?.length);
+    expect(published.map(([name]) => name)).toEqual(["gateway"]);
+    expect(services.gateway!.ports).toEqual([{ published: 3000, target: 3000 }]);
+    for (const name of ["gateway", "auth-service", "user-service", "postgres", "redis"]) {
+      expect(services[name]!.healthcheck?.test[0]).toBe("CMD");
+    }
+    expect(services["auth-service"]!.healthcheck?.test).toContain("grpc://127.0.0.1:50051");
+    expect(services["user-service"]!.healthcheck?.test).toContain("grpc://127.0.0.1:50052");
+  });
+
+  test("wires the reference's variables between the services", () => {
+    const services = productionServices();
+    expect(services.gateway!.environment).toMatchObject({
+      JWT_SECRET: SECRETS.JWT_SECRET,
+      AUTH_SERVICE_URL: "http://auth-service:50051",
+      USER_SERVICE_URL: "http://user-service:50052",
+      REDIS_URL: "redis://redis:6379",
+    });
+    expect(services["auth-service"]!.environment).toMatchObject({
+      JWT_SECRET: SECRETS.JWT_SECRET,
+      INTERNAL_SERVICE_TOKEN: SECRETS.INTERNAL_SERVICE_TOKEN,
+      USER_SERVICE_URL: "http://user-service:50052",
+    });
+    const databaseUrl = `postgresql://app:${SECRETS.POSTGRES_PASSWORD}@postgres:5432/app`;
+    expect(services["user-service"]!.environment).toMatchObject({ DATABASE_URL: databaseUrl, INTERNAL_SERVICE_TOKEN: SECRETS.INTERNAL_SERVICE_TOKEN });
+    expect(services.migrate!.environment).toEqual({ DATABASE_URL: databaseUrl });
+  });
+});
+
+describe.skipIf(!compose)("docker-compose.dev.yml (development)", () => {
+  test("validates with no configuration at all", () => {
+    const result = config("docker-compose.dev.yml");
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+  });
+
+  test("runs the combined binary on PostgreSQL and Redis, publishing its three ports", () => {
+    const dev = resolve("docker-compose.dev.yml");
+    expect(Object.keys(dev).sort()).toEqual(["combined", "postgres", "redis"]);
+    const combined = dev.combined!;
+    expect(combined.command?.slice(0, 2)).toEqual(["combined", "serve"]);
+    expect(combined.ports?.map((port) => port.target)).toEqual([3000, 50051, 50052]);
+    expect(combined.environment).toMatchObject({
+      DATABASE_URL: "postgresql://app:app@postgres:5432/app",
+      REDIS_URL: "redis://redis:6379",
+    });
+    expect(conditions(combined)).toEqual({ postgres: "service_healthy", redis: "service_healthy" });
+    expect(combined.healthcheck?.test).toContain("http://127.0.0.1:3000/health");
+  });
+});
