@@ -1,0 +1,15 @@
+export { createStore, type StoreOptions } from "./store.ts";
+export { CacheUnavailableError, LockLostError, LockTimeoutError } from "./errors.ts";
+export { DEFAULTS, KEY_PREFIXES } from "./types.ts";
+export type {
+  AcquireOptions,
+  Cache,
+  Lock,
+  Locks,
+  Permit,
+  RateLimit,
+  RateLimitResult,
+  Semaphores,
+  Sessions,
+  Store,
+} from "./types.ts";

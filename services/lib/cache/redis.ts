@@ -1,0 +1,130 @@
+// The Redis backend: one ioredis connection tuned to fail fast, and the Lua scripts for locks and
+// permits (scripts.ts). Rate-limit windows come from rate-limiter-flexible's atomic script.
+import { Redis, ReplyError } from "ioredis";
+import { RateLimiterRedis } from "rate-limiter-flexible";
+import { CacheUnavailableError } from "./errors.ts";
+import { runScript, SCRIPTS } from "./scripts.ts";
+import { KEY_PREFIXES, type Backend } from "./types.ts";
+
+export interface RedisBackendOptions {
+  url: string;
+  prefix: string;
+  /** commandTimeoutMs bounds every command; a frozen or blackholed server fails within it. */
+  commandTimeoutMs?: number;
+  /** onError sees connection errors; the default warns once per outage. */
+  onError?: (error: Error) => void;
+}
+
+// Server replies that mean "not available right now" rather than "your command is wrong".
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
+
+/** createRedisClient opens an ioredis connection that never queues: with Redis down, commands
+ * reject at once (no offline queue) or after commandTimeoutMs, while it reconnects in the
+ * background with capped exponential backoff, so the same client works again after a restart. */
+export function createRedisClient(url: string, commandTimeoutMs = 1000): Redis {
+  return new Redis(url, {
+    enableOfflineQueue: false,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+  });
+}
+
+/** createRedisBackend runs the store's primitives on Redis. */
+export function createRedisBackend(options: RedisBackendOptions): Backend {
+  const client = createRedisClient(options.url, options.commandTimeoutMs);
+  let everReady = false;
+  let warned = false;
+  client.on("ready", () => {
+    everReady = true;
+    warned = false;
+  });
+  client.on(
+    "error",
+    options.onError ??
+      ((error: Error) => {
+        if (warned) return;
+        warned = true;
+        console.warn(`[store] redis ${describe()} unavailable (${error.message}); reconnecting`);
+      }),
+  );
+
+  function describe(): string {
+    return `${client.options.host}:${client.options.port}`;
+  }
+
+  // Only the first connection is waited for (by all callers together), so a store used right
+  // after createStore works; after that, "not ready" means an outage and fails at once.
+  let connecting: Promise<void> | undefined;
+  function whenReady(): Promise<void> | undefined {
+    if (client.status === "ready") return undefined;
+    if (everReady || !["wait", "connecting", "connect"].includes(client.status)) {
+      return Promise.reject(new CacheUnavailableError(`redis ${describe()} is ${client.status}`));
+    }
+    connecting ??= new Promise<void>((resolve, reject) => {
+      const fail = () => done(new CacheUnavailableError(`redis ${describe()} did not connect`));
+      const timer = setTimeout(fail, client.options.connectTimeout);
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        client.off("ready", done).off("close", fail);
+        connecting = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      client.once("ready", done).once("close", fail);
+    });
+    return connecting;
+  }
+
+  async function guard<T>(fn: () => Promise<T>): Promise<T> {
+    const waiting = whenReady();
+    if (waiting) await waiting;
+    try {
+      return await fn();
+    } catch (error) {
+      if (!(error instanceof Error)) throw error;
+      if (error instanceof ReplyError && !TRANSIENT_REPLY.test(error.message)) throw error;
+      throw new CacheUnavailableError(`redis ${describe()}: ${error.message}`, { cause: error });
+    }
+  }
+
+  const script = (name: keyof typeof SCRIPTS, keys: string[], args: (string | number)[]) =>
+    guard(() => runScript(client, SCRIPTS[name], keys, args));
+
+  return {
+    kind: "redis",
+    redis: client,
+    describe: () => `redis ${describe()}`,
+    guard,
+    async ping() {
+      await guard(() => client.ping());
+    },
+    async close() {
+      if (client.status === "ready") await client.quit().catch(() => client.disconnect());
+      else client.disconnect();
+    },
+    limiter: new RateLimiterRedis({
+      storeClient: client,
+      keyPrefix: `${options.prefix}${KEY_PREFIXES.rateLimit.slice(0, -1)}`,
+      points: Number.MAX_SAFE_INTEGER,
+      duration: 60,
+    }),
+    getValue: (key) => guard(() => client.get(key)),
+    getValues: (keys) => guard(() => client.mget(keys)),
+    async setValue(key, value, ttlMs) {
+      await guard(() => client.set(key, value, "PX", ttlMs));
+    },
+    deleteValue: async (key) => (await guard(() => client.del(key))) > 0,
+    lockAcquire: async (key, owner, ttlMs) =>
+      Number(await script("lockAcquire", [key, `${key}:fence`], [owner, ttlMs])),
+    lockRelease: async (key, owner) => Number(await script("lockRelease", [key], [owner])) === 1,
+    lockExtend: async (key, owner, ttlMs) =>
+      Number(await script("lockExtend", [key], [owner, ttlMs])) === 1,
+    lockHeld: async (key) => (await guard(() => client.exists(key))) === 1,
+    permitAcquire: async (key, id, limit, ttlMs) =>
+      Number(await script("permitAcquire", [key], [limit, id, ttlMs])) === 1,
+    permitRelease: async (key, id) => Number(await script("permitRelease", [key], [id])) === 1,
+    permitCount: async (key) => Number(await script("permitCount", [key], [])),
+  };
+}

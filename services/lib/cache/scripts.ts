@@ -1,0 +1,95 @@
+// Lua for locks and semaphores, each script one atomic step on the Redis server.
+//
+// Hand-written because redis-semaphore (checked at 5.8.0) can't meet two requirements:
+// - its Mutex is a bare SET NX PX: no fencing token, and taking one in a second round trip would
+//   let a stale holder draw a higher token than its successor;
+// - its Semaphore scores permits by acquisition time on the client's clock and expires them by
+//   the *current acquirer's* TTL (and PEXPIREs the whole set with it), so a permit taken with a
+//   60 s TTL vanishes as soon as someone acquires with 1 s, and a count needs every TTL.
+// Here a permit's score is its own expiry on the Redis clock: each one expires on its own,
+// mixed TTLs are safe, and counting is one ZCOUNT.
+import { createHash } from "node:crypto";
+import { ReplyError, type Redis } from "ioredis";
+
+interface Script {
+  lua: string;
+  sha: string;
+  keys: number;
+}
+
+function script(keys: number, lua: string): Script {
+  return { lua, keys, sha: createHash("sha1").update(lua).digest("hex") };
+}
+
+const NOW_MS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** SCRIPTS are the atomic lock and permit operations (KEYS and ARGV documented on each). */
+export const SCRIPTS = {
+  // KEYS: lock, fence counter · ARGV: owner, ttl ms → fencing token, or 0 when held.
+  // The counter is never expired: a token must never repeat.
+  lockAcquire: script(
+    2,
+    `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+return 0`,
+  ),
+  // KEYS: lock · ARGV: owner → 1 if deleted (compare-and-delete).
+  lockRelease: script(
+    1,
+    `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+  ),
+  // KEYS: lock · ARGV: owner, ttl ms → 1 if extended (compare-and-extend).
+  lockExtend: script(
+    1,
+    `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`,
+  ),
+  // KEYS: permit set (member: permit id, score: its expiry in ms) · ARGV: limit, id, ttl ms
+  // → 1 if acquired. The set itself lives as long as its longest permit.
+  permitAcquire: script(
+    1,
+    `${NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], last[2])
+return 1`,
+  ),
+  // KEYS: permit set · ARGV: id → 1 if the permit was still live (it is removed either way).
+  permitRelease: script(
+    1,
+    `${NOW_MS}
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+if expiry and tonumber(expiry) > now then return 1 end
+return 0`,
+  ),
+  // KEYS: permit set → number of unexpired permits.
+  permitCount: script(
+    1,
+    `${NOW_MS}
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`,
+  ),
+} as const;
+
+/** runScript runs a script by its SHA, loading it on the first NOSCRIPT (one round trip after). */
+export async function runScript(
+  client: Redis,
+  { lua, sha, keys }: Script,
+  keyNames: string[],
+  args: (string | number)[],
+): Promise<unknown> {
+  if (keyNames.length !== keys) throw new TypeError(`script expects ${keys} keys`);
+  try {
+    return await client.evalsha(sha, keys, ...keyNames, ...args);
+  } catch (error) {
+    const noScript = error instanceof ReplyError && (error as Error).message.startsWith("NOSCRIPT");
+    if (!noScript) throw error;
+    return await client.eval(lua, keys, ...keyNames, ...args);
+  }
+}
