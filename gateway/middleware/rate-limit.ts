@@ -18,7 +18,13 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
     const result = await store.rateLimit.check(key, policy.max, policy.windowSeconds).catch(() => null);
     if (!result) {
       throw new ProblemError(429, "rate limiting is unavailable, so the request was denied; retry later", {
-        headers: { "Retry-After": String(UNAVAILABLE_RETRY_AFTER), "X-RateLimit-Limit": String(policy.max), "X-RateLimit-Remaining": "0" },
+        headers: {
+          "Retry-After": String(UNAVAILABLE_RETRY_AFTER),
+          "X-RateLimit-Limit": String(policy.max),
+          "X-RateLimit-Remaining": "0",
+          "RateLimit-Policy": policyHeader,
+          RateLimit: `"${policy.name}";r=0;t=${UNAVAILABLE_RETRY_AFTER}`,
+        },
       });
     }
     const headers = {

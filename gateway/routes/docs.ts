@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document (derived from the zod routes) and Swagger UI, whose assets the gateway
 // serves itself from swagger-ui-dist: no CDN, so the UI works offline and in locked-down networks.
 // The `type: "file"` imports also embed the assets in `bun build --compile` executables.
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import preset from "swagger-ui-dist/swagger-ui-standalone-preset.js" with { type: "file" };
 import css from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
@@ -41,8 +41,22 @@ const INIT = `window.ui = SwaggerUIBundle({
   validatorUrl: null
 });`;
 
-/** docsRoutes serves /api-docs/openapi.json and /swagger-ui from app's own route definitions. */
+const root = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["About"],
+  summary: "The API's name, version and where its documentation is",
+  responses: {
+    200: {
+      description: "About this API",
+      content: { "application/json": { schema: z.object({ name: z.string(), version: z.string(), docs: z.literal("/swagger-ui") }).openapi("About") } },
+    },
+  },
+});
+
+/** docsRoutes serves GET /, /api-docs/openapi.json and /swagger-ui from app's own route definitions. */
 export function docsRoutes(app: OpenAPIHono<GatewayEnv>, version: string) {
+  app.openapi(root, (c) => c.json({ name: "bun-api-starter", version, docs: "/swagger-ui" as const }, 200));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -61,6 +75,7 @@ export function docsRoutes(app: OpenAPIHono<GatewayEnv>, version: string) {
       { name: "Authentication", description: "Register, log in, refresh and log out" },
       { name: "Users", description: "User profiles and administration" },
       { name: "Health", description: "Probes" },
+      { name: "About", description: "The API itself" },
     ],
   });
   app.get("/swagger-ui", (c) => c.html(PAGE));

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import * as rules from "../../../services/lib/validation.ts";
-import { json, pick, TokenResponse } from "../../schemas.ts";
+import { json, name, pick, TokenResponse } from "../../schemas.ts";
 
 const body = <T extends z.ZodType>(schema: T, required = true) => ({
   required,
@@ -11,7 +11,7 @@ export const RegisterBody = z
   .strictObject({
     email: rules.email.meta({ example: "ada@example.com" }),
     password: rules.password.meta({ example: "correct horse battery staple" }),
-    name: rules.name.meta({ example: "Ada Lovelace" }),
+    name: name.meta({ example: "Ada Lovelace" }),
   })
   .openapi("RegisterRequest");
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import * as rules from "../../../services/lib/validation.ts";
-import { json, pick, Role, User } from "../../schemas.ts";
+import { json, name, pick, Role, User } from "../../schemas.ts";
 
 const tags = ["Users"];
 const security = [{ bearerAuth: [] }];
@@ -27,7 +27,7 @@ export const UserPage = z
 
 export const UpdateBody = z
   .strictObject({
-    name: rules.name.optional().meta({ example: "Ada King" }),
+    name: name.optional().meta({ example: "Ada King" }),
     email: rules.email.optional().meta({ example: "ada.king@example.com" }),
     password: rules.password.optional().meta({ example: "a new long passphrase" }),
     role: Role.optional().openapi({ description: "Admins only" }),

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { expectProblem, jsonInit, PASSWORD, startTestStack, unreachableStore, uniqueEmail, type TestStack } from "../../test/stack.ts";
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(() => stack.close());
+
+const limits = (auth: number, users: number) => ({
+  limits: { auth: { name: "auth", max: auth, windowSeconds: 60 }, users: { name: "users", max: users, windowSeconds: 30 } },
+});
+const login = () => jsonInit("POST", { email: uniqueEmail(), password: PASSWORD });
+const rateHeaders = (res: Response) =>
+  Object.fromEntries(["x-ratelimit-limit", "x-ratelimit-remaining", "ratelimit-policy", "ratelimit", "retry-after"].map((name) => [name, res.headers.get(name)]));
+
+describe("rateLimit", () => {
+  test("marks every limited response with the reference's and the IETF headers, counting down", async () => {
+    const gateway = await stack.gateway(limits(3, 100));
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await gateway.fetch("/auth/login", login());
+      statuses.push(res.status);
+      expect(rateHeaders(res)).toEqual({
+        "x-ratelimit-limit": "3",
+        "x-ratelimit-remaining": String(2 - i),
+        "ratelimit-policy": '"auth";q=3;w=60',
+        ratelimit: expect.stringMatching(new RegExp(`^"auth";r=${2 - i};t=(60|59)$`)),
+        "retry-after": null,
+      });
+    }
+    expect(statuses).toEqual([401, 401, 401]);
+  });
+
+  test("answers 429 with Retry-After and a problem body once the limit is spent, and keeps answering it", async () => {
+    const gateway = await stack.gateway(limits(2, 100));
+    for (let i = 0; i < 2; i++) expect((await gateway.fetch("/auth/login", login())).status).toBe(401);
+    for (let i = 0; i < 3; i++) {
+      const res = await gateway.fetch("/auth/login", login());
+      const problem = await expectProblem(res, 429);
+      expect(problem.detail).toContain("at most 2 per 60 s");
+      expect(Number(res.headers.get("retry-after"))).toBeWithin(1, 61);
+      expect(rateHeaders(res)).toMatchObject({ "x-ratelimit-limit": "2", "x-ratelimit-remaining": "0", "ratelimit-policy": '"auth";q=2;w=60' });
+    }
+  });
+
+  test("counts /auth/* and /users/* separately, each with its own policy", async () => {
+    const gateway = await stack.gateway(limits(1, 5));
+    expect((await gateway.fetch("/auth/login", login())).status).toBe(401);
+    expect((await gateway.fetch("/auth/login", login())).status).toBe(429);
+    const users = await gateway.fetch("/users/me");
+    expect(users.status).toBe(401);
+    expect(rateHeaders(users)).toMatchObject({ "x-ratelimit-limit": "5", "x-ratelimit-remaining": "4", "ratelimit-policy": '"users";q=5;w=30' });
+  });
+
+  test("never limits / and /health*", async () => {
+    const gateway = await stack.gateway(limits(1, 1));
+    for (let i = 0; i < 3; i++) {
+      for (const path of ["/", "/health", "/health/live", "/health/ready"]) {
+        const res = await gateway.fetch(path);
+        expect([path, res.status, res.headers.get("x-ratelimit-limit")]).toEqual([path, 200, null]);
+      }
+    }
+  });
+
+  test("fails closed when the store is unreachable: 429 with Retry-After, while / still answers", async () => {
+    const store = unreachableStore();
+    try {
+      const gateway = await stack.gateway({ store });
+      for (const [path, init] of [["/auth/login", login()], ["/users/me", {}]] as const) {
+        const res = await gateway.fetch(path, init);
+        const problem = await expectProblem(res, 429);
+        expect(problem.detail).toContain("rate limiting is unavailable");
+        expect(res.headers.get("retry-after")).toBe("60");
+        expect(res.headers.get("x-ratelimit-remaining")).toBe("0");
+        expect(res.headers.get("ratelimit")).toEndWith(";r=0;t=60");
+      }
+      expect((await gateway.fetch("/")).status).toBe(200);
+    } finally {
+      await store.close();
+    }
+  });
+});
