@@ -14,11 +14,19 @@ export const email = z
   .transform((value) => value.trim().toLowerCase())
   .pipe(z.email("must be a valid email address").max(254, "must be at most 254 characters"));
 
-/** name is trimmed and must then hold 1 to 100 characters. */
+/** name is trimmed and must then hold 1 to 100 characters, none of them control characters. */
 export const name = z
   .string()
   .transform((value) => value.trim())
-  .pipe(z.string().min(1, "must not be empty").max(100, "must be at most 100 characters"));
+  .pipe(
+    z
+      .string()
+      .min(1, "must not be empty")
+      .max(100, "must be at most 100 characters")
+      // PostgreSQL can't store NUL; CR/LF and other controls have no place in a display name.
+      // Lone surrogates would be stored silently altered (U+FFFD).
+      .refine((value) => value.isWellFormed() && !/\p{Cc}/u.test(value), "must not contain control characters"),
+  );
 
 /** password is kept verbatim (no trimming) and holds 8 to 128 characters. */
 export const password = z
