@@ -6,7 +6,7 @@ import type { UserService } from "../../gen/user/v1/user_pb.ts";
 import type { Store } from "../lib/cache/index.ts";
 import type { Logger } from "../lib/log.ts";
 import { errorInterceptor } from "../lib/rpc/errors.ts";
-import { ServingStatus } from "../lib/rpc/health.ts";
+import { probeDependency } from "../lib/rpc/probe.ts";
 import { startRpcServer, type RpcServer } from "../lib/rpc/server.ts";
 import { createAccessTokens, type AccessTokenOptions } from "../lib/tokens.ts";
 import { authRoutes } from "./auth.rpc.ts";
@@ -65,26 +65,21 @@ export async function startAuthService(options: AuthServiceOptions) {
     log: (message, fields) => log.info(message, fields),
   });
   // NOT_SERVING while the store can't be reached: no refresh, logout or revocation check works.
-  let stopped = false;
-  const probe = setInterval(async () => {
-    const up = await store.ping().then(() => true, () => false);
-    if (stopped) return;
-    const status = up ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
-    if (server.health.get(AuthService.typeName) !== status) {
-      log.warn(up ? "store reachable again" : "store unreachable", { store: store.describe() });
-      server.health.set(AuthService.typeName, status);
-      server.health.set("", status);
-    }
-  }, options.healthProbeMs ?? 5000);
-  probe.unref();
+  const stopProbe = probeDependency({
+    health: server.health,
+    service: AuthService.typeName,
+    dependency: "store",
+    check: () => store.ping(),
+    log,
+    intervalMs: options.healthProbeMs,
+  });
 
   return {
     server,
     routes,
     deps,
     async close() {
-      stopped = true;
-      clearInterval(probe);
+      stopProbe();
       await server.close();
     },
   };

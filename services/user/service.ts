@@ -5,7 +5,7 @@ import type { Database } from "../lib/db/database.ts";
 import { migrateUp } from "../lib/db/migrate.ts";
 import type { Logger } from "../lib/log.ts";
 import { errorInterceptor } from "../lib/rpc/errors.ts";
-import { ServingStatus } from "../lib/rpc/health.ts";
+import { probeDependency } from "../lib/rpc/probe.ts";
 import { startRpcServer, type RpcServer } from "../lib/rpc/server.ts";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
 import { userRoutes } from "./user.rpc.ts";
@@ -37,25 +37,20 @@ export async function startUserService(options: UserServiceOptions) {
     log: (message, fields) => log.info(message, fields),
   });
   // NOT_SERVING while the database can't be reached, so probes and load balancers route around it.
-  let stopped = false;
-  const probe = setInterval(async () => {
-    const up = await db.ping().then(() => true, () => false);
-    if (stopped) return;
-    const status = up ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
-    if (server.health.get(UserService.typeName) !== status) {
-      log.warn(up ? "database reachable again" : "database unreachable", { database: db.describe() });
-      server.health.set(UserService.typeName, status);
-      server.health.set("", status);
-    }
-  }, options.healthProbeMs ?? 5000);
-  probe.unref();
+  const stopProbe = probeDependency({
+    health: server.health,
+    service: UserService.typeName,
+    dependency: "database",
+    check: () => db.ping(),
+    log,
+    intervalMs: options.healthProbeMs,
+  });
 
   return {
     server,
     routes,
     async close() {
-      stopped = true;
-      clearInterval(probe);
+      stopProbe();
       await server.close();
     },
   };
