@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { errorOf } from "../../test/rpc.ts";
 import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { AuthService, LoginResponseSchema, RegisterResponseSchema } from "../../gen/auth/v1/auth_pb.ts";
@@ -56,14 +57,6 @@ const uniqueEmail = () => `auth${++n}-${crypto.randomUUID().slice(0, 6)}@example
 const PASSWORD = "correct horse battery staple";
 const registerUser = (email = uniqueEmail(), password = PASSWORD) => auth.register({ email, password, name: "Ada" });
 
-async function errorOf(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("Register", () => {
   test("creates the user and answers a Bearer token pair whose access token verifies", async () => {

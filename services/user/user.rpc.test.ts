@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { codeOf, errorOf } from "../../test/rpc.ts";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { toBinary } from "@bufbuild/protobuf";
 import { ListUsersResponseSchema, UserResponseSchema, UserService, UserState } from "../../gen/user/v1/user_pb.ts";
 import { inProcessTransport, startTestUserService, type TestUserService } from "../../test/services.ts";
-import { createRouterTransport } from "@connectrpc/connect";
 import { sendServiceToken } from "../lib/rpc/service-token.ts";
 import { errorInterceptor } from "../lib/rpc/errors.ts";
 
@@ -18,23 +18,7 @@ let n = 0;
 const uniqueEmail = () => `user${++n}-${crypto.randomUUID().slice(0, 6)}@example.com`;
 const create = (email = uniqueEmail(), name = "Ada") => svc.users.createUser({ email, passwordHash: HASH, name });
 
-async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    return ConnectError.from(error).code;
-  }
-}
 
-async function errorOf(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("CreateUser", () => {
   test("stores a normalized email and returns the public user without a hash", async () => {
