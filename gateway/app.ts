@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { GatewayDeps } from "./deps.ts";
 import { accessLog } from "./middleware/access-log.ts";
+import { authenticate } from "./middleware/authenticate.ts";
 import { clientIp } from "./middleware/client-ip.ts";
 import { jsonBody } from "./middleware/json-body.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
@@ -42,7 +43,9 @@ export function createApp(deps: GatewayDeps) {
   app.on("GET", ["/users", "/users/*"], etag());
 
   app.route("/", healthRoutes(deps));
-  app.route("/", authRoutes(deps));
-  app.route("/", userRoutes(deps));
+  // One instance, so a token verified on one route is remembered on every route.
+  const bearer = authenticate(deps.verifyAccessToken, deps.store);
+  app.route("/", authRoutes(deps, bearer));
+  app.route("/", userRoutes(deps, bearer));
   return docsRoutes(app, deps.version);
 }

@@ -1,14 +1,14 @@
 // /auth/*: thin over the auth service, which owns every rule.
 import type { GatewayDeps } from "../../deps.ts";
-import { authenticate } from "../../middleware/authenticate.ts";
+import type { MiddlewareHandler } from "hono";
 import { createRouter } from "../../validation.ts";
 import { tokenJson } from "../wire.ts";
 import * as routes from "./routes.ts";
 
 /** authRoutes mounts register, login, refresh and logout. */
-export function authRoutes(deps: GatewayDeps) {
+export function authRoutes(deps: GatewayDeps, authenticate: MiddlewareHandler) {
   const app = createRouter();
-  app.use("/auth/logout", authenticate(deps.verifyAccessToken, deps.store));
+  app.use("/auth/logout", authenticate);
 
   app.openapi(routes.register, async (c) => {
     const body = c.req.valid("json");

@@ -1,7 +1,8 @@
 // /users/*: authorization lives here (who may see and change what); the user service owns the data.
 import { UserState } from "../../../gen/user/v1/user_pb.ts";
+import type { MiddlewareHandler } from "hono";
 import type { GatewayDeps } from "../../deps.ts";
-import { authenticate, requireAdmin } from "../../middleware/authenticate.ts";
+import { requireAdmin } from "../../middleware/authenticate.ts";
 import { ProblemError } from "../../problem.ts";
 import { createRouter } from "../../validation.ts";
 import { userJson } from "../wire.ts";
@@ -9,11 +10,11 @@ import * as routes from "./routes.ts";
 
 const STATES = { active: UserState.ACTIVE, deleted: UserState.DELETED, all: UserState.ALL } as const;
 
-/** userRoutes mounts the /users API behind bearer authentication. */
-export function userRoutes(deps: GatewayDeps) {
+/** userRoutes mounts the /users API behind the app's bearer authentication. */
+export function userRoutes(deps: GatewayDeps, authenticate: MiddlewareHandler) {
   const app = createRouter();
-  app.use("/users", authenticate(deps.verifyAccessToken, deps.store));
-  app.use("/users/*", authenticate(deps.verifyAccessToken, deps.store));
+  app.use("/users", authenticate);
+  app.use("/users/*", authenticate);
   for (const path of ["/users", "/users/:id/restore"]) app.use(path, requireAdmin);
   app.on("DELETE", "/users/:id", requireAdmin);
 
