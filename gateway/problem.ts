@@ -82,6 +82,8 @@ export function onError(error: Error, c: Context): Response {
     if (entry) {
       const [status, detail] = entry;
       const headers: Record<string, string> = status === 401 ? { "WWW-Authenticate": `Bearer realm="${REALM}"` } : {};
+      const retryAfter = error.metadata.get("retry-after");
+      if (status === 503 && retryAfter && /^\d{1,5}$/.test(retryAfter)) headers["Retry-After"] = retryAfter;
       return problemResponse(c, status, detail ?? error.rawMessage, { headers });
     }
   }

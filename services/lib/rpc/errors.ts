@@ -21,13 +21,16 @@ const CODES: [new (...args: never[]) => Error, Code][] = [
   [FailedPreconditionError, Code.FailedPrecondition],
   [UnauthenticatedError, Code.Unauthenticated],
   [PermissionDeniedError, Code.PermissionDenied],
-  [ResourceExhaustedError, Code.ResourceExhausted],
   [CacheUnavailableError, Code.Unavailable],
 ];
 
 /** toConnectError maps a thrown value to the ConnectError a client sees. */
 export function toConnectError(error: unknown, log?: Logger): ConnectError {
   if (error instanceof ConnectError) return error;
+  // The client (the gateway) turns this into Retry-After.
+  if (error instanceof ResourceExhaustedError) {
+    return new ConnectError(error.message, Code.ResourceExhausted, { "retry-after": String(error.retryAfterSeconds) }, undefined, error);
+  }
   const match = CODES.find(([type]) => error instanceof type);
   if (match && error instanceof Error) return new ConnectError(error.message, match[1], undefined, undefined, error);
   if (isDatabaseUnavailable(error)) return new ConnectError("the database is unavailable", Code.Unavailable, undefined, undefined, error);
