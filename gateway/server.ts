@@ -2,14 +2,7 @@
 // connections are accepted, in-flight requests finish (up to the shutdown timeout).
 import type { GatewayDeps } from "./deps.ts";
 import { createApp } from "./app.ts";
-
-/** PortInUseError names the port that another process holds. */
-export class GatewayPortInUseError extends Error {
-  override name = "PortInUseError";
-  constructor(readonly port: number) {
-    super(`port ${port} is already in use (set another with --port or SERVER_PORT)`);
-  }
-}
+import { PortInUseError } from "../services/lib/rpc/server.ts";
 
 export function serveGateway(deps: Omit<GatewayDeps, "isShuttingDown">, options: { host: string; port: number; shutdownTimeoutSeconds: number }) {
   let shuttingDown = false;
@@ -25,7 +18,7 @@ export function serveGateway(deps: Omit<GatewayDeps, "isShuttingDown">, options:
       idleTimeout: 30,
     });
   } catch (error) {
-    if ((error as { code?: string }).code === "EADDRINUSE") throw new GatewayPortInUseError(options.port);
+    if ((error as { code?: string }).code === "EADDRINUSE") throw new PortInUseError(options.host, options.port, { cause: error });
     throw error;
   }
   return {
