@@ -1,6 +1,6 @@
 // /health (the reference's shape, plus the services' gRPC health), /health/live and /health/ready.
-import { createRoute, z } from "@hono/zod-openapi";
-import type { GatewayDeps } from "../deps.ts";
+import { createRoute, z, type RouteHandler } from "@hono/zod-openapi";
+import type { GatewayDeps, GatewayEnv } from "../deps.ts";
 import { createRouter } from "../validation.ts";
 
 const Check = z.object({ status: z.enum(["healthy", "unhealthy"]), error: z.string().optional() });
@@ -50,7 +50,7 @@ export function healthRoutes(deps: GatewayDeps) {
     return { body: { status: healthy ? ("healthy" as const) : ("degraded" as const), services }, code: healthy ? (200 as const) : (503 as const) };
   };
 
-  const handler = async (c: Parameters<Parameters<typeof app.openapi<typeof health>>[1]>[0]) => {
+  const handler: RouteHandler<typeof health, GatewayEnv> = async (c) => {
     const { body, code } = await verdict();
     c.header("Cache-Control", "no-store");
     return c.json(body, code);
