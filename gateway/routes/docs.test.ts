@@ -52,7 +52,7 @@ describe("get /api-docs/openapi.json", () => {
       expect({ route: `${method} ${path}`, tags: op?.tags, security: op?.security }).toEqual({
         route: `${method} ${path}`,
         tags: [tag],
-        security: secured ? [{ bearerAuth: [] }] : undefined,
+        security: secured ? [{ bearerAuth: [] }] : [],
       });
     }
     expect(operation("get", "/")?.responses["200"]).toBeDefined();

@@ -44,7 +44,9 @@ const INIT = `window.ui = SwaggerUIBundle({
 const root = createRoute({
   method: "get",
   path: "/",
+  operationId: "getAbout",
   tags: ["About"],
+  security: [],
   summary: "The API's name, version and where its documentation is",
   responses: {
     200: {

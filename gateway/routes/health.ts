@@ -13,18 +13,22 @@ const TIMEOUT_MS = 2000;
 const health = createRoute({
   method: "get",
   path: "/health",
+  operationId: "getHealth",
   tags: ["Health"],
+  security: [],
   summary: "Health of the gateway's dependencies",
   responses: {
     200: { description: "All dependencies healthy", content: { "application/json": { schema: Health } } },
     503: { description: "One or more dependencies unhealthy", content: { "application/json": { schema: Health } } },
   },
 });
-const ready = createRoute({ ...health, path: "/health/ready", summary: "Readiness probe (same verdict as /health)" });
+const ready = createRoute({ ...health, path: "/health/ready", operationId: "getReadiness", summary: "Readiness probe (same verdict as /health)" });
 const live = createRoute({
   method: "get",
   path: "/health/live",
+  operationId: "getLiveness",
   tags: ["Health"],
+  security: [],
   summary: "Liveness probe: the process is up",
   responses: { 200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("alive") }) } } } },
 });

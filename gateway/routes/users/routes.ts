@@ -37,6 +37,7 @@ export const UpdateBody = z
 export const me = createRoute({
   method: "get",
   path: "/users/me",
+  operationId: "getCurrentUser",
   tags,
   security,
   summary: "Get current user profile",
@@ -46,6 +47,7 @@ export const me = createRoute({
 export const list = createRoute({
   method: "get",
   path: "/users",
+  operationId: "listUsers",
   tags,
   security,
   summary: "List all users (admin)",
@@ -56,6 +58,7 @@ export const list = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/users/{id}",
+  operationId: "getUser",
   tags,
   security,
   summary: "Get user by ID",
@@ -67,6 +70,7 @@ export const get = createRoute({
 export const update = createRoute({
   method: "put",
   path: "/users/{id}",
+  operationId: "updateUser",
   tags,
   security,
   summary: "Update user",
@@ -78,6 +82,7 @@ export const update = createRoute({
 export const remove = createRoute({
   method: "delete",
   path: "/users/{id}",
+  operationId: "deleteUser",
   tags,
   security,
   summary: "Soft delete user (admin)",
@@ -88,6 +93,7 @@ export const remove = createRoute({
 export const restore = createRoute({
   method: "post",
   path: "/users/{id}/restore",
+  operationId: "restoreUser",
   tags,
   security,
   summary: "Restore soft-deleted user (admin)",
