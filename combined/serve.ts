@@ -58,6 +58,7 @@ export async function serve(args: string[]): Promise<void> {
     port: ports.user,
     internalToken: userEnv.INTERNAL_SERVICE_TOKEN,
     tokenLifetimeSeconds: userEnv.JWT_EXPIRATION_HOURS * 3600,
+    shutdownTimeoutMs: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   closers.push(() => db.close(), () => store.close(), user.close);
   const auth = await startAuthService({
@@ -70,6 +71,7 @@ export async function serve(args: string[]): Promise<void> {
     refreshReuseGraceSeconds: authEnv.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     host: authEnv.SERVER_HOST,
     port: ports.auth,
+    shutdownTimeoutMs: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   closers.push(auth.close);
   const gateway = serveGateway(

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseEnv, port, redisEnv, serverHostEnv, tokenLifetimeEnv } from "../services/lib/config.ts";
+import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../services/lib/config.ts";
 import { commonEnv } from "../services/lib/config.ts";
 import { devSecret } from "../services/lib/secrets.ts";
 import { accessTokenEnv } from "../services/lib/tokens.ts";
@@ -36,7 +36,7 @@ export const gatewayEnvSchema = z.object({
       }
     }),
   CORS_ORIGINS: list,
-  SHUTDOWN_TIMEOUT_SECONDS: count("SHUTDOWN_TIMEOUT_SECONDS", 10),
+  ...shutdownEnv,
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema> & { JWT_SECRET: string };

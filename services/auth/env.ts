@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commonEnv, parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, tokenLifetimeEnv } from "../lib/config.ts";
+import { commonEnv, parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenLifetimeEnv } from "../lib/config.ts";
 import { devSecret } from "../lib/secrets.ts";
 import { accessTokenEnv } from "../lib/tokens.ts";
 
@@ -10,6 +10,7 @@ export const authEnvSchema = z.object({
   ...tokenLifetimeEnv,
   ...serverHostEnv,
   ...accessTokenEnv,
+  ...shutdownEnv,
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().positive("must be a positive number of days").max(365, "must be at most 365").default(30),
   REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.coerce.number().min(0, "must not be negative").max(60, "must be at most 60").default(10),
   USER_SERVICE_URL: z

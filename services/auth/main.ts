@@ -36,6 +36,7 @@ await runCli(USAGE, async () => {
     refreshReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     host: env.SERVER_HOST,
     port,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   const redis = env.REDIS_URL
     ? store.describe()

@@ -29,10 +29,12 @@ export type AuthServiceOptions = {
   port: number;
   /** healthProbeMs is how often the store is pinged for health; default 5 s. */
   healthProbeMs?: number;
+  /** shutdownTimeoutMs is how long close() waits for in-flight calls; default 10 s. */
+  shutdownTimeoutMs?: number;
 };
 
 /** createAuthDeps builds what the handlers need; the dummy password hash is computed here, once. */
-export async function createAuthDeps(options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs">): Promise<AuthDeps> {
+export async function createAuthDeps(options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs" | "shutdownTimeoutMs">): Promise<AuthDeps> {
   const { store, log } = options;
   return {
     users: options.users,
@@ -63,6 +65,7 @@ export async function startAuthService(options: AuthServiceOptions) {
     services: [AuthService],
     interceptors: [errorInterceptor(log)],
     log: (message, fields) => log.info(message, fields),
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
   });
   // NOT_SERVING while the store can't be reached: no refresh, logout or revocation check works.
   const stopProbe = probeDependency({

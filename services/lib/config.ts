@@ -79,5 +79,10 @@ export const tokenLifetimeEnv = {
   JWT_EXPIRATION_HOURS: z.coerce.number().positive("must be a positive number of hours").max(24 * 365, "must be at most a year").default(24),
 };
 
+/** shutdownEnv is how long a binary waits for in-flight requests after SIGTERM/SIGINT. */
+export const shutdownEnv = {
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number("must be a number").int("must be a whole number").positive("must be positive").default(10),
+};
+
 /** serverHostEnv is the address services and the gateway bind to. */
 export const serverHostEnv = { SERVER_HOST: z.string().default("0.0.0.0") };

@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, tokenLifetimeEnv } from "../lib/config.ts";
+import { parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenLifetimeEnv } from "../lib/config.ts";
 import { databaseEnv } from "../lib/db/migrate-cli.ts";
 import { devSecret } from "../lib/secrets.ts";
 
-export const userEnvSchema = z.object({ ...databaseEnv, ...redisEnv, ...serviceTokenEnv, ...tokenLifetimeEnv, ...serverHostEnv });
+export const userEnvSchema = z.object({ ...databaseEnv, ...redisEnv, ...serviceTokenEnv, ...tokenLifetimeEnv, ...serverHostEnv, ...shutdownEnv });
 
 export type UserEnv = z.output<typeof userEnvSchema> & { INTERNAL_SERVICE_TOKEN: string };
 

@@ -36,6 +36,7 @@ await runCli(USAGE, async () => {
     port,
     internalToken: env.INTERNAL_SERVICE_TOKEN,
     tokenLifetimeSeconds: env.JWT_EXPIRATION_HOURS * 3600,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   console.log(
     `user-service listening on ${service.server.url}\n  database: ${db.describe()}\n  redis: ${store.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,

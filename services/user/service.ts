@@ -20,6 +20,8 @@ export type UserServiceOptions = {
   tokenLifetimeSeconds: number;
   /** healthProbeMs is how often the database is pinged for health; default 5 s. */
   healthProbeMs?: number;
+  /** shutdownTimeoutMs is how long close() waits for in-flight calls; default 10 s. */
+  shutdownTimeoutMs?: number;
 };
 
 /** startUserService applies pending migrations, then serves UserService with health and reflection. */
@@ -35,6 +37,7 @@ export async function startUserService(options: UserServiceOptions) {
     services: [UserService],
     interceptors: [errorInterceptor(log)],
     log: (message, fields) => log.info(message, fields),
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
   });
   // NOT_SERVING while the database can't be reached, so probes and load balancers route around it.
   const stopProbe = probeDependency({

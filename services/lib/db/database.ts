@@ -46,6 +46,9 @@ export function describePostgresUrl(url: string): string {
   return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
 }
 
+// How long close() waits for running queries before it gives up on them.
+const CLOSE_TIMEOUT_MS = 2000;
+
 function openPostgres(url: string, connectTimeoutMs: number): Database {
   const where = describePostgresUrl(url);
   const prisma = new PrismaClient({
@@ -78,7 +81,13 @@ function openPostgres(url: string, connectTimeoutMs: number): Database {
         await sql.end({ timeout: 5 });
       }
     },
-    close: () => prisma.$disconnect(),
+    async close() {
+      // Called after the servers have drained: a query still running belongs to a call that was
+      // given up on, and pg's pool.end() would wait for it forever (say, behind a lock).
+      await withDeadline(prisma.$disconnect(), CLOSE_TIMEOUT_MS).catch((error: unknown) => {
+        throw new Error(`closing PostgreSQL ${where}: abandoned queries still running after ${CLOSE_TIMEOUT_MS} ms`, { cause: error });
+      });
+    },
   };
 }
 

@@ -15,14 +15,24 @@ export class MigrationError extends Error {
   }
 }
 
-// Prisma's codes for "the database can't be reached or answered too late".
-const UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
+// Prisma's codes for "the database can't be reached, has too many connections or answered too late".
+const UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
+
+// SQLSTATEs with which a reachable server refuses or drops the session: connection exceptions
+// (class 08), too many connections, shutdown and "starting up / shutting down / in recovery"
+// (57P01-57P03). Prisma passes them on untranslated, in the driver adapter's cause.
+const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123])$/;
 
 /** isDatabaseUnavailable tells whether error means the database is down or too slow, not a bad query. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof DatabaseUnavailableError) return true;
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const { code, message, meta } = (error ?? {}) as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; severity?: unknown } } } };
   if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || /^E(CONNREFUSED|CONNRESET|HOSTUNREACH|TIMEDOUT|PIPE)$/.test(code))) return true;
+  const cause = meta?.driverAdapterError?.cause;
+  if (typeof cause?.originalCode === "string") {
+    // 55000 at FATAL severity is "database … is not currently accepting connections" (ALLOW_CONNECTIONS false).
+    if (UNAVAILABLE_SQLSTATE.test(cause.originalCode) || (cause.originalCode === "55000" && cause.severity === "FATAL")) return true;
+  }
   return typeof message === "string" && /Connection terminated|connection timeout|ECONNREFUSED|Can't reach database/i.test(message);
 }
 

@@ -14,7 +14,7 @@ export function onShutdown(...closers: (() => Promise<void> | void)[]): void {
         try {
           await close();
         } catch (err) {
-          console.error("shutdown step failed:", err);
+          console.error(`shutdown step failed: ${err instanceof Error ? err.message : String(err)}`);
           code = 1;
         }
       }

@@ -1,0 +1,106 @@
+// A throwaway redis-server the test controls: killed, frozen and restarted on the same port. Ports
+// 6380-6389 belong to the fault suite (services/lib/cache/redis-down.test.ts uses 6390-6399); a
+// lock file holding the pid claims one, so concurrent runs never share a server.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { probeRedis } from "../backends.ts";
+import { within } from "./binaries.ts";
+
+/** redisServerBinary is the redis-server on PATH, if any. */
+export const redisServerBinary = Bun.which("redis-server");
+
+export type RedisServer = {
+  url: string;
+  /** start runs the server (again) on the claimed port and waits for PONG. */
+  start(): Promise<void>;
+  /** kill stops it like a crash (SIGKILL): no goodbye to its clients. */
+  kill(): Promise<void>;
+  freeze(): void;
+  thaw(): void;
+  /** close kills it and gives the port back. */
+  close(): Promise<void>;
+};
+
+const claimPath = (port: number) => join(tmpdir(), `bun-api-starter-fault-redis-${port}.lock`);
+
+function claim(port: number, retry = true): boolean {
+  try {
+    writeFileSync(claimPath(port), String(process.pid), { flag: "wx" });
+    return true;
+  } catch {
+    try {
+      process.kill(Number(readFileSync(claimPath(port), "utf8")), 0);
+      return false;
+    } catch {
+      rmSync(claimPath(port), { force: true }); // its run is gone
+      return retry && claim(port, false);
+    }
+  }
+}
+
+function unclaim(port: number): void {
+  try {
+    if (readFileSync(claimPath(port), "utf8") === String(process.pid)) rmSync(claimPath(port));
+  } catch {
+    // already gone
+  }
+}
+
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer()
+      .once("error", () => resolve(false))
+      .listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+
+async function claimFreePort(): Promise<number> {
+  for (const port of Array.from({ length: 10 }, (_, i) => 6380 + i).sort(() => Math.random() - 0.5)) {
+    if (!claim(port)) continue;
+    if (await portFree(port)) return port;
+    unclaim(port);
+  }
+  throw new Error("no free port in 6380-6389 for a throwaway redis-server");
+}
+
+/** startRedisServer claims a port and starts redis-server there (no persistence, loopback only). */
+export async function startRedisServer(): Promise<RedisServer> {
+  if (!redisServerBinary) throw new Error("no redis-server on PATH");
+  const binary = redisServerBinary;
+  const port = await claimFreePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let proc: Bun.Subprocess | undefined;
+
+  const server: RedisServer = {
+    url,
+    async start() {
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+      const started = Bun.spawn([binary, ...args], { stdout: "ignore", stderr: "ignore" });
+      proc = started;
+      await within(5000, "redis-server start", async () => {
+        if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode} (port ${port} taken?)`);
+        if (!(await probeRedis(url))) throw new Error("no PONG yet");
+      });
+    },
+    async kill() {
+      proc?.kill("SIGCONT");
+      proc?.kill("SIGKILL");
+      await proc?.exited;
+      proc = undefined;
+    },
+    freeze: () => proc?.kill("SIGSTOP"),
+    thaw: () => proc?.kill("SIGCONT"),
+    async close() {
+      await server.kill();
+      unclaim(port);
+    },
+  };
+  try {
+    await server.start();
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return server;
+}
