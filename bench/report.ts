@@ -1,0 +1,67 @@
+// The run's output: one markdown table of measurements, each figure also as a ratio to the bare
+// Bun.serve baseline of the same run, then the targets (PASS/MISS; a miss never fails the run).
+import type { LoadResult } from "./result.ts";
+
+/** SCENARIOS are the table's rows, in order; the first is the baseline. */
+export const SCENARIOS = {
+  bare: "bare Bun.serve (baseline)",
+  meCombined: "GET /users/me · combined",
+  login: "POST /auth/login · combined",
+  probeIdle: "GET /users/me · paced probe, idle",
+  probeFlood: "GET /users/me · paced probe, login flood",
+  flood: "POST /auth/login · the flood itself",
+  verify: "Bun.password.verify loop (argon2id m=19456 t=2)",
+  meSplit: "GET /users/me · split (gateway → gRPC)",
+  grpcDirect: "GetUser · gRPC direct to the user service",
+} as const;
+
+/** TARGETS are the comparisons printed under the table. */
+export const TARGETS = {
+  combined: "GET /users/me combined ÷ bare (req/s)",
+  split: "GET /users/me split ÷ bare (req/s)",
+  login: "POST /auth/login ÷ raw verify loop (req/s)",
+  flood: "GET /users/me p99 during a login flood ÷ idle",
+  hop: "GetUser through the gateway (split) ÷ direct gRPC (req/s)",
+  hopCpu: "server CPU per request: GetUser through the gateway (3 processes) ÷ direct",
+} as const;
+
+export type Row = { label: string; result: LoadResult; rssBytes: number; cpuUsPerRequest: number };
+export type Target = { label: string; value: number; goal?: { op: ">=" | "<="; value: number } };
+
+export const rps = (r: LoadResult) => r.requests / (r.durationUs / 1e6);
+
+const num = (n: number, digits = 0) =>
+  Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "—";
+const ratio = (a: number, b: number) => (Number.isFinite(a / b) && b !== 0 ? `${(a / b).toFixed(a / b < 10 ? 3 : 1)}×` : "—");
+const time = (us: number) => (!Number.isFinite(us) ? "—" : us < 1000 ? `${num(us)} µs` : `${num(us / 1000, 2)} ms`);
+const mib = (bytes: number) => (Number.isFinite(bytes) ? `${num(bytes / 2 ** 20)} MiB` : "—");
+
+/** table renders the rows; the first is the baseline. */
+export function table(rows: Row[]): string {
+  const base = rows[0]!;
+  const lines = [
+    "| Scenario | req/s | × base | p50 | × base | p99 | × base | errors | server RSS | × base | server CPU/req |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  for (const { label, result: r, rssBytes, cpuUsPerRequest } of rows) {
+    lines.push(
+      `| ${label} | ${num(rps(r))} | ${ratio(rps(r), rps(base.result))} | ${time(r.p50Us)} | ${ratio(r.p50Us, base.result.p50Us)} | ${time(r.p99Us)} | ${ratio(r.p99Us, base.result.p99Us)} | ${num(r.errors)} | ${mib(rssBytes)} | ${ratio(rssBytes, base.rssBytes)} | ${time(cpuUsPerRequest)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** targets renders each comparison with its goal and verdict. */
+export function targets(items: Target[]): string {
+  const lines = ["| Comparison | Measured | Target | Result |", "|---|--:|--:|---|"];
+  for (const { label, value, goal } of items) {
+    const shown = Number.isFinite(value) ? `${value.toFixed(3)}×` : "—";
+    if (!goal) {
+      lines.push(`| ${label} | ${shown} | — | info |`);
+      continue;
+    }
+    const pass = goal.op === ">=" ? value >= goal.value : value <= goal.value;
+    lines.push(`| ${label} | ${shown} | ${goal.op === ">=" ? "≥" : "≤"} ${goal.value}× | ${Number.isFinite(value) && pass ? "PASS" : "MISS"} |`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,195 @@
+#!/usr/bin/env bun
+// `bun run bench [--quick]`: measures the real binaries against a bare Bun.serve in the same run
+// and prints a markdown table and the targets (BENCHMARKS.md). Servers on one core, load on the
+// other (taskset); PostgreSQL and Redis when they answer, each in a throwaway database. --quick
+// uses 1 s runs and no warm-up, so CI can keep the harness from rotting; its figures mean nothing.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createBenchBackends } from "./backends.ts";
+import { pickLoadTool, type LoadSpec } from "./load.ts";
+import { cpuSeconds, freePorts, httpOk, pinning, rssBytes, spawn, stopAll, waitFor, type Proc } from "./processes.ts";
+import { parseResult, type LoadResult } from "./result.ts";
+import { rps, SCENARIOS, table, targets, TARGETS, type Row } from "./report.ts";
+
+const quick = process.argv.includes("--quick");
+const SECONDS = quick ? 1 : 10;
+const WARMUP_SECONDS = quick ? 0 : 2;
+const CONNECTIONS = 50;
+const PROBE = { connections: 2, paceMs: 10 }; // ≈ 200 requests/s: light enough not to load the server itself
+const FLOOD_CONNECTIONS = 32;
+const PASSWORD = "correct horse battery staple";
+
+const tool = pickLoadTool();
+const pin = pinning();
+const dir = mkdtempSync(join(tmpdir(), "bench-"));
+const backends = await createBenchBackends();
+const env: Record<string, string> = {
+  PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+  HOME: process.env.HOME ?? dir,
+  NODE_ENV: "development",
+  DATA_DIR: dir,
+  SERVER_HOST: "127.0.0.1",
+  LOG_LEVEL: "warn",
+  JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
+  INTERNAL_SERVICE_TOKEN: crypto.randomUUID() + crypto.randomUUID(),
+  RATE_LIMIT_REQUESTS: "1000000000",
+  RATE_LIMIT_AUTH_REQUESTS: "1000000000",
+  REFRESH_TOKEN_TTL_DAYS: "1",
+  ...backends.env,
+};
+const rows = new Map<string, Row>(); // by label, in the order measured
+
+async function cleanup() {
+  await stopAll();
+  await backends.drop();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)));
+
+/** measure runs load against the processes, sampling their CPU time and peak RSS. */
+async function measure(label: string, pids: () => number[], run: () => Promise<LoadResult>, opts: { cpu?: boolean } = {}): Promise<Row> {
+  let rss = 0;
+  const sample = () => {
+    const now = rssBytes(pids());
+    if (Number.isFinite(now)) rss = Math.max(rss, now);
+  };
+  const timer = setInterval(sample, 250);
+  const cpuBefore = cpuSeconds(pids());
+  const result = await run();
+  const cpu = cpuSeconds(pids()) - cpuBefore;
+  sample();
+  clearInterval(timer);
+  const row = { label, result, rssBytes: rss || Number.NaN, cpuUsPerRequest: opts.cpu === false ? Number.NaN : (cpu * 1e6) / result.requests };
+  rows.set(label, row);
+  console.error(`[bench] ${label}: ${Math.round(rps(result))} req/s, ${result.errors} errors`);
+  return row;
+}
+
+async function load(spec: Omit<LoadSpec, "seconds"> & { seconds?: number }, warm = true): Promise<LoadResult> {
+  if (warm && WARMUP_SECONDS > 0) await tool.run({ ...spec, seconds: WARMUP_SECONDS }, pin.load);
+  return tool.run({ seconds: SECONDS, ...spec }, pin.load);
+}
+
+/** script runs a bench/ loop pinned like a server (its pid is measured) and reads its result line. */
+function script(args: string[]): { pid: () => number[]; done: Promise<LoadResult> } {
+  const proc = Bun.spawn([...pin.server, process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "pipe", stderr: "inherit" });
+  return { pid: () => [proc.pid], done: new Response(proc.stdout).text().then(parseResult) };
+}
+
+const json = (method: string, body: unknown, headers: Record<string, string> = {}) => ({
+  method,
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(body),
+});
+
+try {
+  // 1. The baseline.
+  {
+    const [port] = freePorts(1);
+    const bare = spawn("bare", ["bench/bare.ts"], { env: { ...env, PORT: String(port) }, pin: pin.server, logFile: join(dir, "bare.log") });
+    await waitFor("bare Bun.serve", httpOk(`http://127.0.0.1:${port}/`), [bare]);
+    await measure(SCENARIOS.bare, () => [bare.pid], () => load({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS }));
+    await bare.stop();
+  }
+
+  // 2. Combined mode: /users/me, login, and /users/me's latency with and without a login flood.
+  const email = `bench-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  {
+    const [gw, auth, user] = freePorts(3) as [number, number, number];
+    const base = `http://127.0.0.1:${gw}`;
+    const combined = spawn("combined", ["combined/main.ts", "serve", "--gateway-port", String(gw), "--auth-port", String(auth), "--user-port", String(user)], {
+      env,
+      pin: pin.server,
+      logFile: join(dir, "combined.log"),
+    });
+    await waitFor("combined serve", httpOk(`${base}/health/live`), [combined], 60_000);
+    const reg = await fetch(`${base}/auth/register`, json("POST", { email, password: PASSWORD, name: "Bench" }));
+    if (reg.status !== 201) throw new Error(`register answered ${reg.status}: ${await reg.text()}`);
+    const { access_token } = (await reg.json()) as { access_token: string };
+    const me = { url: `${base}/users/me`, headers: { authorization: `Bearer ${access_token}` } };
+    if (!(await fetch(me.url, { headers: me.headers })).ok) throw new Error("GET /users/me failed"); // and caches the user
+    const login = { url: `${base}/auth/login`, method: "POST" as const, headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: PASSWORD }) };
+    const pids = () => [combined.pid];
+
+    await measure(SCENARIOS.meCombined, pids, () => load({ ...me, connections: CONNECTIONS }));
+    await measure(SCENARIOS.login, pids, () => load({ ...login, connections: 4 }));
+    await measure(SCENARIOS.probeIdle, pids, () => load({ ...me, ...PROBE }));
+    // The flood starts first and ends last, so the whole probe runs under it.
+    const flood = measure(SCENARIOS.flood, pids, () => tool.run({ ...login, connections: FLOOD_CONNECTIONS, seconds: SECONDS + 2 }, pin.load));
+    await Bun.sleep(700);
+    await measure(SCENARIOS.probeFlood, pids, () => load({ ...me, ...PROBE }, false), { cpu: false });
+    await flood;
+    await combined.stop();
+  }
+
+  // 3. The raw password check, on the server's core, as many at once as the auth service allows.
+  {
+    const loop = script(["bench/verify-loop.ts", String(SECONDS)]);
+    await measure(SCENARIOS.verify, loop.pid, () => loop.done, { cpu: false });
+  }
+
+  // 4. Split mode: three binaries, the gateway reaching the user service over gRPC (h2c).
+  {
+    const [gw, auth, user] = freePorts(3) as [number, number, number];
+    const healthy = (port: number) => async () =>
+      (await fetch(`http://127.0.0.1:${port}/grpc.health.v1.Health/Check`, { ...json("POST", { service: "" }), signal: AbortSignal.timeout(1000) })).ok;
+    const procs: Proc[] = [];
+    const start = (name: string, args: string[], extra: Record<string, string>) =>
+      procs[procs.push(spawn(name, args, { env: { ...env, ...extra }, pin: pin.server, logFile: join(dir, `${name}.log`) })) - 1]!;
+    start("user-service", ["services/user/main.ts", "serve", "--port", String(user)], {});
+    await waitFor("user service", healthy(user), procs, 60_000);
+    start("auth-service", ["services/auth/main.ts", "serve", "--port", String(auth)], { USER_SERVICE_URL: `http://127.0.0.1:${user}` });
+    await waitFor("auth service", healthy(auth), procs);
+    start("gateway", ["gateway/main.ts", "serve", "--port", String(gw)], { AUTH_SERVICE_URL: `http://127.0.0.1:${auth}`, USER_SERVICE_URL: `http://127.0.0.1:${user}` });
+    await waitFor("gateway", httpOk(`http://127.0.0.1:${gw}/health/live`), procs);
+
+    const res = await fetch(`http://127.0.0.1:${gw}/auth/login`, json("POST", { email, password: PASSWORD }));
+    if (!res.ok) throw new Error(`split login answered ${res.status}: ${await res.text()}`);
+    const session = (await res.json()) as { access_token: string; user: { id: string } };
+    const me = { url: `http://127.0.0.1:${gw}/users/me`, headers: { authorization: `Bearer ${session.access_token}` } };
+    if (!(await fetch(me.url, { headers: me.headers })).ok) throw new Error("GET /users/me (split) failed");
+
+    await measure(SCENARIOS.meSplit, () => procs.map((p) => p.pid), () => load({ ...me, connections: CONNECTIONS }));
+    const grpcArgs = (seconds: number) => ["bench/grpc-load.ts", `http://127.0.0.1:${user}`, session.user.id, String(CONNECTIONS), String(seconds)];
+    if (WARMUP_SECONDS > 0) await grpcLoad(grpcArgs(WARMUP_SECONDS)).done;
+    const direct = grpcLoad(grpcArgs(SECONDS));
+    await measure(SCENARIOS.grpcDirect, () => [procs[0]!.pid], () => direct.done);
+    for (const p of procs.reverse()) await p.stop();
+  }
+} catch (error) {
+  await cleanup();
+  console.error(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
+  process.exit(1);
+}
+await cleanup();
+
+/** grpcLoad runs the gRPC load loop on the load core. */
+function grpcLoad(args: string[]) {
+  const proc = Bun.spawn([...pin.load, process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "pipe", stderr: "inherit" });
+  return { done: new Response(proc.stdout).text().then(parseResult) };
+}
+
+const get = (label: string) => rows.get(label)!;
+const bare = get(SCENARIOS.bare).result;
+const probeIdle = get(SCENARIOS.probeIdle).result;
+const probeFlood = get(SCENARIOS.probeFlood).result;
+const split = get(SCENARIOS.meSplit).result;
+const direct = get(SCENARIOS.grpcDirect).result;
+
+console.log(`## bun run bench${quick ? " --quick (1 s runs: the figures mean nothing)" : ""}
+
+- load: ${tool.name}, ${CONNECTIONS} connections, ${SECONDS} s per run${WARMUP_SECONDS ? ` after ${WARMUP_SECONDS} s of warm-up` : ""}; pinning: ${pin.description}
+- backends: ${backends.description}; Bun ${Bun.version}; ${navigator.hardwareConcurrency} cores
+- probe: ${PROBE.connections} connections, each pausing ${PROBE.paceMs} ms between requests; flood: ${FLOOD_CONNECTIONS} connections of POST /auth/login
+
+${table([...rows.values()])}
+
+${targets([
+  { label: TARGETS.combined, value: rps(get(SCENARIOS.meCombined).result) / rps(bare), goal: { op: ">=", value: 0.3 } },
+  { label: TARGETS.split, value: rps(split) / rps(bare), goal: { op: ">=", value: 0.15 } },
+  { label: TARGETS.login, value: rps(get(SCENARIOS.login).result) / rps(get(SCENARIOS.verify).result), goal: { op: ">=", value: 0.9 } },
+  { label: TARGETS.flood, value: probeFlood.p99Us / probeIdle.p99Us, goal: { op: "<=", value: 2 } },
+  { label: TARGETS.hop, value: rps(split) / rps(direct) },
+  { label: TARGETS.hopCpu, value: get(SCENARIOS.meSplit).cpuUsPerRequest / get(SCENARIOS.grpcDirect).cpuUsPerRequest },
+])}`);

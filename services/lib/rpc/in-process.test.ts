@@ -1,0 +1,52 @@
+import { expect, test } from "bun:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/grpc/health/v1/health_pb.ts";
+import { ResourceExhaustedError } from "../errors.ts";
+import { createHealth } from "./health.ts";
+import { inProcessTransport } from "./in-process.ts";
+import { sendServiceToken, SERVICE_TOKEN_HEADER } from "./service-token.ts";
+
+test("a unary call reaches the implementation with the headers the client's interceptors set", async () => {
+  let seen: string | null | undefined;
+  const transport = inProcessTransport(
+    (router) =>
+      router.rpc(Health.method.check, (req, ctx) => {
+        seen = ctx.requestHeader.get(SERVICE_TOKEN_HEADER);
+        return { status: req.service === "up" ? ServingStatus.SERVING : ServingStatus.NOT_SERVING };
+      }),
+    { clientInterceptors: [sendServiceToken("credential")] },
+  );
+  const res = await createClient(Health, transport).check({ service: "up" });
+  expect(res.status).toBe(ServingStatus.SERVING);
+  expect(seen).toBe("credential");
+});
+
+test("a domain error reaches the caller as its Connect code, with its metadata", async () => {
+  const transport = inProcessTransport((router) =>
+    router.rpc(Health.method.check, () => {
+      throw new ResourceExhaustedError("busy", 3);
+    }),
+  );
+  const error = await createClient(Health, transport).check({}).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ConnectError);
+  expect((error as ConnectError).code).toBe(Code.ResourceExhausted);
+  expect((error as ConnectError).metadata.get("retry-after")).toBe("3");
+});
+
+test("a unary call that outlives the caller's deadline fails with DeadlineExceeded", async () => {
+  const transport = inProcessTransport((router) =>
+    router.rpc(Health.method.check, (_req, ctx) => new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)))),
+  );
+  const error = await createClient(Health, transport).check({}, { timeoutMs: 30 }).catch((e: unknown) => e);
+  expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
+});
+
+test("a server stream (health Watch) still works: it takes connect's router path", async () => {
+  const health = createHealth(["svc"]);
+  const transport = inProcessTransport(() => {}, { health });
+  const abort = new AbortController();
+  const stream = createClient(Health, transport).watch({ service: "svc" }, { signal: abort.signal })[Symbol.asyncIterator]();
+  expect((await stream.next()).value?.status).toBe(ServingStatus.SERVING);
+  abort.abort();
+  health.close();
+});
