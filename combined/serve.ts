@@ -35,7 +35,9 @@ export async function serve(args: string[]): Promise<void> {
     requiredInProduction: ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "INTERNAL_SERVICE_TOKEN"],
   });
   const userEnv = loadUserEnv();
-  const authEnv = loadAuthEnv();
+  // The auth binary needs USER_SERVICE_URL in production; here the user service is in-process, so
+  // the variable means nothing and the union check above rightly doesn't require it.
+  const authEnv = loadAuthEnv({ ...process.env, USER_SERVICE_URL: process.env.USER_SERVICE_URL || "http://in-process.invalid" });
   const gatewayEnv = loadGatewayEnv();
   const ports = {
     gateway: portFlag(values["gateway-port"], "--gateway-port", gatewayEnv.SERVER_PORT),
@@ -93,7 +95,7 @@ export async function serve(args: string[]): Promise<void> {
   );
   closers.push(gateway.close);
 
-  console.log(`bun-api-starter ${pkg.version} · combined mode (development: gateway, auth and user services in one process)
+  console.log(`bun-api-starter ${pkg.version} · combined mode (${userEnv.NODE_ENV}: gateway, auth and user services in one process)
   gateway       ${gateway.url}
   docs          ${gateway.url}/swagger-ui
   auth service  ${auth.server.url}  (gRPC, gRPC-Web, Connect)

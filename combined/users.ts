@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { createPasswords } from "../services/auth/passwords.ts";
 import { parseFlags, UsageError } from "../services/lib/cli.ts";
-import { parseEnv } from "../services/lib/config.ts";
+import { createStore } from "../services/lib/cache/index.ts";
+import { parseEnv, redisEnv } from "../services/lib/config.ts";
 import { openDatabase } from "../services/lib/db/database.ts";
 import { isUniqueViolation } from "../services/lib/db/errors.ts";
 import { databaseEnv, pgliteDir } from "../services/lib/db/migrate-cli.ts";
@@ -32,13 +33,15 @@ export async function usersCommand(args: string[]): Promise<void> {
   throw new UsageError(`unknown users command "${action}": use promote or create`);
 }
 
-async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
-  const env = parseEnv(z.object(databaseEnv), { requiredInProduction: ["DATABASE_URL"] });
+const usersEnv = z.object({ ...databaseEnv, ...redisEnv });
+
+async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>, env: z.output<typeof usersEnv>) => Promise<T>): Promise<T> {
+  const env = parseEnv(usersEnv, { requiredInProduction: ["DATABASE_URL"] });
   const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
   try {
     await db.ping();
     await db.withSql((sql) => migrateUp(sql));
-    return await fn(db);
+    return await fn(db, env);
   } finally {
     await db.close();
   }
@@ -49,12 +52,26 @@ async function promote(args: string[]): Promise<void> {
   if (values.help) return console.log(USERS_USAGE);
   if (positionals.length !== 1) throw new UsageError("users promote takes exactly one email");
   const address = check("email", email, positionals[0]);
-  await withDatabase(async (db) => {
+  await withDatabase(async (db, env) => {
     const user = await store.findByEmail(db.prisma, address);
     if (!user) throw new Error(`no active user with email ${address}`);
     await store.update(db.prisma, user.id, { role: "admin" });
+    if (env.REDIS_URL) await forgetCachedUser(env.REDIS_URL, user.id);
     console.log(`${address} is now an admin (existing tokens keep the old role until they are refreshed).`);
   });
+}
+
+// GetUser (GET /users/me, and the role a refreshed token gets) reads through the Redis cache, which
+// this command bypasses: without this the old role would be served until the entry expired (1 h).
+async function forgetCachedUser(url: string, id: string): Promise<void> {
+  const redis = createStore({ url, onError: () => {} });
+  try {
+    await redis.cache.invalidateUser(id);
+  } catch (error) {
+    console.error(`warning: could not clear the cached user in ${redis.describe()} (${error instanceof Error ? error.message : error}); the services show the new role within an hour`);
+  } finally {
+    await redis.close();
+  }
 }
 
 async function create(args: string[]): Promise<void> {

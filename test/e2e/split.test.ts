@@ -1,0 +1,275 @@
+// Split mode as production runs it (docker-compose.yml without Docker): a one-shot `migrate up`, then
+// user-service, auth-service and gateway as separate binaries on PostgreSQL and Redis, each given
+// only the reference's variables it uses, with NODE_ENV=production so no embedded fallback can
+// hide a missing one. The user service is then called from outside with independent clients:
+// @grpc/grpc-js reading proto/ itself, `buf curl` through reflection, and Connect JSON over fetch.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import * as grpc from "@grpc/grpc-js";
+import { testDatabaseUrl, testRedisUrl } from "../backends.ts";
+import { createTestDatabase, type TestDatabase } from "../databases.ts";
+import type { Session, UserPageJson } from "../stack.ts";
+import { grpcJsClient, grpcJsMethod, grpcJsUnary } from "../../services/lib/rpc/test-grpc-js.ts";
+import {
+  baseEnv,
+  cleanup,
+  dataDir,
+  freePorts,
+  http,
+  INTERNAL_SERVICE_TOKEN,
+  JWT_SECRET,
+  PASSWORD,
+  ROOT,
+  run,
+  start,
+  UNLIMITED,
+  uniqueEmail,
+  where,
+  type Exited,
+} from "./binaries.ts";
+
+// Every test here waits on real processes (1–3 s to start, more on a busy machine).
+setDefaultTimeout(30_000);
+
+const missing = [!testDatabaseUrl() && "TEST_DATABASE_URL", !testRedisUrl() && "TEST_REDIS_URL"].filter(Boolean);
+if (missing.length > 0) console.error(`[split e2e] skipped: ${missing.join(" and ")} empty (split mode needs a PostgreSQL and a Redis server)`);
+
+const method = (name: string) => grpcJsMethod("user/v1/user.proto", "user.v1.UserService", name);
+const rpc = {
+  createUser: method("CreateUser"),
+  getUser: method("GetUser"),
+  getUserByEmail: method("GetUserByEmail"),
+  listUsers: method("ListUsers"),
+  updateUser: method("UpdateUser"),
+  deleteUser: method("DeleteUser"),
+  restoreUser: method("RestoreUser"),
+  hardDeleteUser: method("HardDeleteUser"),
+  getUserByEmailInternal: method("GetUserByEmailInternal"),
+  getUserByEmailInternalWithDeleted: method("GetUserByEmailInternalWithDeleted"),
+};
+const healthCheck = grpcJsMethod("grpc/health/v1/health.proto", "grpc.health.v1.Health", "Check");
+
+// proto-loader's view of the messages: camelCase fields, enums as names.
+type GrpcUser = { id: string; email: string; name: string; role: string; createdAt: string; updatedAt: string; deletedAt?: string; passwordHash?: string };
+type GrpcPage = { users: GrpcUser[]; nextPageToken: string };
+
+let testDb: TestDatabase | undefined;
+let client: grpc.Client | undefined;
+afterAll(async () => {
+  client?.close();
+  await cleanup();
+  await testDb?.drop();
+});
+
+describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and gateway binaries", () => {
+  const urls = { user: "", auth: "", gateway: "" };
+  let backends: { NODE_ENV: string; DATABASE_URL: string; REDIS_URL: string };
+  let api: ReturnType<typeof http>;
+  let banners: { user: string; auth: string; gateway: string };
+  let migrated: Exited;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase("e2e_split");
+    backends = { NODE_ENV: "production", DATABASE_URL: testDb.url!, REDIS_URL: testRedisUrl()! };
+    const [gatewayPort, authPort, userPort] = freePorts(3) as [number, number, number];
+    urls.user = `http://127.0.0.1:${userPort}`;
+    urls.auth = `http://127.0.0.1:${authPort}`;
+    urls.gateway = `http://127.0.0.1:${gatewayPort}`;
+    const { NODE_ENV, DATABASE_URL, REDIS_URL } = backends;
+
+    // As in docker-compose.yml: the one-shot migration first, then each service after the one it calls.
+    migrated = await run(["services/user/main.ts", "migrate", "up"], { ...baseEnv(dataDir("split-migrate")), NODE_ENV, DATABASE_URL });
+    expect(migrated).toMatchObject({ code: 0, stderr: "" });
+    const ready = /listening on http:\/\/\S+/;
+    const user = await start(
+      ["services/user/main.ts", "serve", "--port", `${userPort}`],
+      { ...baseEnv(dataDir("split-user")), NODE_ENV, DATABASE_URL, REDIS_URL, INTERNAL_SERVICE_TOKEN },
+      ready,
+    );
+    const auth = await start(
+      ["services/auth/main.ts", "serve", "--port", `${authPort}`],
+      { ...baseEnv(dataDir("split-auth")), NODE_ENV, REDIS_URL, JWT_SECRET, INTERNAL_SERVICE_TOKEN, USER_SERVICE_URL: urls.user },
+      ready,
+    );
+    // The gateway never gets INTERNAL_SERVICE_TOKEN: password hashes must stay out of its reach.
+    const gateway = await start(
+      ["gateway/main.ts", "serve", "--port", `${gatewayPort}`],
+      { ...baseEnv(dataDir("split-gateway")), NODE_ENV, REDIS_URL, JWT_SECRET, AUTH_SERVICE_URL: urls.auth, USER_SERVICE_URL: urls.user, ...UNLIMITED },
+      /docs: \S+/,
+    );
+    banners = { user: user.stdout(), auth: auth.stdout(), gateway: gateway.stdout() };
+    api = http(urls.gateway);
+    client = grpcJsClient(urls.user);
+  }, 60_000);
+
+  describe("startup", () => {
+    test("migrate up applies every migration; migrate status then shows none pending", async () => {
+      expect(migrated.stdout).toMatch(/^ {2}applied {2}\S+_create_users$/m);
+      const status = await run(["services/user/main.ts", "migrate", "status"], { ...baseEnv(dataDir("split-status")), ...backends });
+      expect(status).toMatchObject({ code: 0, stderr: "" });
+      expect(status.stdout).toContain(`Database: PostgreSQL ${where(backends.DATABASE_URL, "5432")}\n`);
+      expect(status.stdout).toMatch(/^\d+ applied, 0 pending\.$/m);
+      expect(status.stdout).not.toContain("warning");
+    });
+
+    test("each banner names its address, its peers and its backends", () => {
+      expect(banners.user).toContain(`user-service listening on ${urls.user}`);
+      expect(banners.user).toContain(`database: PostgreSQL ${where(backends.DATABASE_URL, "5432")}\n`);
+      expect(banners.user).toContain(`redis: redis ${where(backends.REDIS_URL, "6379")}\n`);
+      expect(banners.auth).toContain(`redis: redis ${where(backends.REDIS_URL, "6379")}\n`);
+      expect(banners.auth).toContain(`auth-service listening on ${urls.auth}`);
+      expect(banners.auth).toContain(`user service: ${urls.user}`);
+      expect(banners.gateway).toContain(`gateway listening on ${urls.gateway}`);
+      expect(banners.gateway).toContain(`docs: ${urls.gateway}/swagger-ui`);
+    });
+  });
+
+  describe("the REST API through the gateway", () => {
+    test("GET /health is 200 with redis, auth and user healthy", async () => {
+      const res = await api("/health");
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        status: "healthy",
+        services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } },
+      });
+    });
+
+    test("register → login → /users/me; after users promote, the user lists users", async () => {
+      const email = uniqueEmail("split");
+      const registered = await api("/auth/register", { body: { email, password: PASSWORD, name: "Split E2E" } });
+      expect(registered.status).toBe(201);
+      const { user } = (await registered.json()) as Session;
+      const login = await api("/auth/login", { body: { email, password: PASSWORD } });
+      expect(login.status).toBe(200);
+      const { access_token } = (await login.json()) as Session;
+      const me = await api("/users/me", { token: access_token });
+      expect({ status: me.status, body: await me.json() }).toEqual({ status: 200, body: user });
+      expect((await api("/users", { token: access_token })).status).toBe(403);
+
+      // The documented bootstrap, on the same database and Redis while the services run.
+      const promoted = await run(["combined/main.ts", "users", "promote", email], { ...baseEnv(dataDir("split-promote")), ...backends });
+      expect(promoted).toMatchObject({ code: 0, stdout: expect.stringContaining(`${email} is now an admin`) });
+      const admin = (await (await api("/auth/login", { body: { email, password: PASSWORD } })).json()) as Session;
+      expect(admin.user.role).toBe("admin");
+      const list = await api("/users?page_size=100", { token: admin.access_token });
+      expect(list.status).toBe(200);
+      expect(((await list.json()) as UserPageJson).users.map((u) => [u.email, u.role])).toContainEqual([email, "admin"]);
+      const meAgain = (await (await api("/users/me", { token: admin.access_token })).json()) as Session["user"];
+      expect(meAgain.role).toBe("admin");
+    });
+  });
+
+  describe("the user-service binary from independent clients", () => {
+    const call = <T>(m: ReturnType<typeof method>, request: object, metadata?: grpc.Metadata) =>
+      grpcJsUnary(client!, m, request, { metadata, deadlineMs: 10_000 }).then(({ response }) => response as T);
+    const code = (promise: Promise<unknown>) =>
+      promise.then(
+        () => "OK",
+        (error: grpc.ServiceError) => grpc.status[error.code],
+      );
+    const credential = () => {
+      const metadata = new grpc.Metadata();
+      metadata.set("x-internal-token", INTERNAL_SERVICE_TOKEN);
+      return metadata;
+    };
+
+    test("grpc-js: Create → Get → GetByEmail → List → Update → Delete → Restore → HardDelete", async () => {
+      const email = uniqueEmail("grpc");
+      const passwordHash = await Bun.password.hash(PASSWORD, { algorithm: "argon2id", memoryCost: 1024, timeCost: 1 });
+      const created = await call<GrpcUser>(rpc.createUser, { email: `  ${email.toUpperCase()} `, passwordHash, name: "Grace Hopper" });
+      expect(created).toMatchObject({ email, name: "Grace Hopper", role: "user" });
+      expect(JSON.stringify(created)).not.toContain("argon2");
+      const { id } = created;
+
+      expect(await call<GrpcUser>(rpc.getUser, { id })).toEqual(created);
+      expect(await call<GrpcUser>(rpc.getUserByEmail, { email: email.toUpperCase() })).toEqual(created);
+      const active = await call<GrpcPage>(rpc.listUsers, { pageSize: 100 });
+      expect(active.users.map((u) => u.id)).toContain(id);
+
+      const updated = await call<GrpcUser>(rpc.updateUser, { id, name: "Rear Admiral Hopper" });
+      expect(updated).toMatchObject({ id, email, name: "Rear Admiral Hopper" });
+
+      expect(await call(rpc.deleteUser, { id })).toEqual({ success: true });
+      expect(await code(call(rpc.getUser, { id }))).toBe("NOT_FOUND");
+      const deleted = await call<GrpcPage>(rpc.listUsers, { pageSize: 100, state: "USER_STATE_DELETED" });
+      expect(deleted.users.find((u) => u.id === id)).toMatchObject({ id, deletedAt: expect.any(String) });
+
+      const internal = await call<GrpcUser>(rpc.getUserByEmailInternalWithDeleted, { email }, credential());
+      expect(internal).toMatchObject({ id, passwordHash, deletedAt: expect.any(String) });
+      expect(await code(call(rpc.getUserByEmailInternalWithDeleted, { email }))).toBe("UNAUTHENTICATED");
+      expect(await code(call(rpc.getUserByEmailInternal, { email }))).toBe("UNAUTHENTICATED");
+
+      const restored = await call<GrpcUser>(rpc.restoreUser, { id });
+      expect(restored).toMatchObject({ id, email, name: "Rear Admiral Hopper" });
+      expect(restored.deletedAt).toBeFalsy();
+      expect((await call<GrpcUser>(rpc.getUser, { id })).id).toBe(id);
+
+      expect(await call(rpc.hardDeleteUser, { id })).toEqual({ success: true });
+      expect(await code(call(rpc.getUser, { id }))).toBe("NOT_FOUND");
+      expect(await code(call(rpc.getUser, { id, includeDeleted: true }))).toBe("NOT_FOUND");
+      expect(await code(call(rpc.getUserByEmail, { email }))).toBe("NOT_FOUND");
+      expect(await code(call(rpc.getUserByEmailInternalWithDeleted, { email }, credential()))).toBe("NOT_FOUND");
+      const all = await call<GrpcPage>(rpc.listUsers, { pageSize: 100, state: "USER_STATE_ALL" });
+      expect(all.users.map((u) => u.id)).not.toContain(id);
+    });
+
+    test("grpc.health.v1 Check says SERVING, overall and for user.v1.UserService", async () => {
+      for (const service of ["", "user.v1.UserService"]) {
+        expect((await grpcJsUnary(client!, healthCheck, { service }, { deadlineMs: 10_000 })).response).toEqual({ status: "SERVING" });
+      }
+    });
+
+    /** bufCurl runs the repository's pinned buf from the repository root. */
+    async function bufCurl(...args: string[]) {
+      const proc = Bun.spawn(["bunx", "buf", "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--reflect", ...args], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? ROOT },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, stderr, exit] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      return { code: exit, stdout, stderr };
+    }
+
+    test("buf curl --reflect lists the user, health and reflection services", async () => {
+      const listed = await bufCurl("--list-services", urls.user);
+      expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(listed.stdout.trim().split("\n").sort()).toEqual([
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "user.v1.UserService",
+      ]);
+    });
+
+    test("buf curl calls GetUser through reflection", async () => {
+      const created = await call<GrpcUser>(rpc.createUser, { email: uniqueEmail("buf"), passwordHash: "$argon2id$placeholder", name: "Buf Curl" });
+      const res = await bufCurl("-d", JSON.stringify({ id: created.id }), `${urls.user}/user.v1.UserService/GetUser`);
+      expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(JSON.parse(res.stdout)).toMatchObject({ id: created.id, email: created.email, name: "Buf Curl", role: "user" });
+      expect(res.stdout).not.toContain("argon2");
+    });
+
+    test("a Connect JSON POST over HTTP/1.1 (fetch) on the same port works", async () => {
+      const created = await call<GrpcUser>(rpc.createUser, { email: uniqueEmail("connect"), passwordHash: "$argon2id$placeholder", name: "Connect JSON" });
+      const res = await fetch(`${urls.user}/user.v1.UserService/GetUserByEmail`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: created.email.toUpperCase() }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("application/json");
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ id: created.id, email: created.email, name: "Connect JSON" });
+      expect(body).not.toHaveProperty("passwordHash");
+
+      const health = await fetch(`${urls.user}/grpc.health.v1.Health/Check`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ service: "" }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(await health.json()).toEqual({ status: "SERVING" });
+    });
+  });
+});
