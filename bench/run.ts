@@ -66,22 +66,19 @@ async function measure(label: string, pids: () => number[], run: () => Promise<L
   return row;
 }
 
-async function load(spec: Omit<LoadSpec, "seconds"> & { seconds?: number }, warm = true): Promise<LoadResult> {
-  if (warm && WARMUP_SECONDS > 0) await tool.run({ ...spec, seconds: WARMUP_SECONDS }, pin.load);
-  return tool.run({ seconds: SECONDS, ...spec }, pin.load);
+/** measureLoad warms the processes up with the same load (outside the measurement), then measures it. */
+async function measureLoad(label: string, pids: () => number[], spec: Omit<LoadSpec, "seconds">, opts: { warm?: boolean; cpu?: boolean } = {}): Promise<Row> {
+  if (opts.warm !== false && WARMUP_SECONDS > 0) await tool.run({ ...spec, seconds: WARMUP_SECONDS }, pin.load);
+  return measure(label, pids, () => tool.run({ ...spec, seconds: SECONDS }, pin.load), opts);
 }
 
-/** script runs a bench/ loop pinned like a server (its pid is measured) and reads its result line. */
-function script(args: string[]): { pid: () => number[]; done: Promise<LoadResult> } {
-  const proc = Bun.spawn([...pin.server, process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "pipe", stderr: "inherit" });
+/** loop runs one of bench/'s load loops on the given core and reads its result line. */
+function loop(args: string[], core: string[]): { pid: () => number[]; done: Promise<LoadResult> } {
+  const proc = Bun.spawn([...core, process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "pipe", stderr: "inherit" });
   return { pid: () => [proc.pid], done: new Response(proc.stdout).text().then(parseResult) };
 }
 
-const json = (method: string, body: unknown, headers: Record<string, string> = {}) => ({
-  method,
-  headers: { "content-type": "application/json", ...headers },
-  body: JSON.stringify(body),
-});
+const json = (method: string, body: unknown) => ({ method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 try {
   // 1. The baseline.
@@ -89,7 +86,7 @@ try {
     const [port] = freePorts(1);
     const bare = spawn("bare", ["bench/bare.ts"], { env: { ...env, PORT: String(port) }, pin: pin.server, logFile: join(dir, "bare.log") });
     await waitFor("bare Bun.serve", httpOk(`http://127.0.0.1:${port}/`), [bare]);
-    await measure(SCENARIOS.bare, () => [bare.pid], () => load({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS }));
+    await measureLoad(SCENARIOS.bare, () => [bare.pid], { url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS });
     await bare.stop();
   }
 
@@ -112,21 +109,21 @@ try {
     const login = { url: `${base}/auth/login`, method: "POST" as const, headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: PASSWORD }) };
     const pids = () => [combined.pid];
 
-    await measure(SCENARIOS.meCombined, pids, () => load({ ...me, connections: CONNECTIONS }));
-    await measure(SCENARIOS.login, pids, () => load({ ...login, connections: 4 }));
-    await measure(SCENARIOS.probeIdle, pids, () => load({ ...me, ...PROBE }));
+    await measureLoad(SCENARIOS.meCombined, pids, { ...me, connections: CONNECTIONS });
+    await measureLoad(SCENARIOS.login, pids, { ...login, connections: 4 });
+    await measureLoad(SCENARIOS.probeIdle, pids, { ...me, ...PROBE });
     // The flood starts first and ends last, so the whole probe runs under it.
     const flood = measure(SCENARIOS.flood, pids, () => tool.run({ ...login, connections: FLOOD_CONNECTIONS, seconds: SECONDS + 2 }, pin.load));
     await Bun.sleep(700);
-    await measure(SCENARIOS.probeFlood, pids, () => load({ ...me, ...PROBE }, false), { cpu: false });
+    await measureLoad(SCENARIOS.probeFlood, pids, { ...me, ...PROBE }, { warm: false, cpu: false });
     await flood;
     await combined.stop();
   }
 
   // 3. The raw password check, on the server's core, as many at once as the auth service allows.
   {
-    const loop = script(["bench/verify-loop.ts", String(SECONDS)]);
-    await measure(SCENARIOS.verify, loop.pid, () => loop.done, { cpu: false });
+    const verify = loop(["bench/verify-loop.ts", String(SECONDS)], pin.server);
+    await measure(SCENARIOS.verify, verify.pid, () => verify.done, { cpu: false });
   }
 
   // 4. Split mode: three binaries, the gateway reaching the user service over gRPC (h2c).
@@ -135,8 +132,9 @@ try {
     const healthy = (port: number) => async () =>
       (await fetch(`http://127.0.0.1:${port}/grpc.health.v1.Health/Check`, { ...json("POST", { service: "" }), signal: AbortSignal.timeout(1000) })).ok;
     const procs: Proc[] = [];
-    const start = (name: string, args: string[], extra: Record<string, string>) =>
-      procs[procs.push(spawn(name, args, { env: { ...env, ...extra }, pin: pin.server, logFile: join(dir, `${name}.log`) })) - 1]!;
+    const start = (name: string, args: string[], extra: Record<string, string>) => {
+      procs.push(spawn(name, args, { env: { ...env, ...extra }, pin: pin.server, logFile: join(dir, `${name}.log`) }));
+    };
     start("user-service", ["services/user/main.ts", "serve", "--port", String(user)], {});
     await waitFor("user service", healthy(user), procs, 60_000);
     start("auth-service", ["services/auth/main.ts", "serve", "--port", String(auth)], { USER_SERVICE_URL: `http://127.0.0.1:${user}` });
@@ -150,10 +148,10 @@ try {
     const me = { url: `http://127.0.0.1:${gw}/users/me`, headers: { authorization: `Bearer ${session.access_token}` } };
     if (!(await fetch(me.url, { headers: me.headers })).ok) throw new Error("GET /users/me (split) failed");
 
-    await measure(SCENARIOS.meSplit, () => procs.map((p) => p.pid), () => load({ ...me, connections: CONNECTIONS }));
+    await measureLoad(SCENARIOS.meSplit, () => procs.map((p) => p.pid), { ...me, connections: CONNECTIONS });
     const grpcArgs = (seconds: number) => ["bench/grpc-load.ts", `http://127.0.0.1:${user}`, session.user.id, String(CONNECTIONS), String(seconds)];
-    if (WARMUP_SECONDS > 0) await grpcLoad(grpcArgs(WARMUP_SECONDS)).done;
-    const direct = grpcLoad(grpcArgs(SECONDS));
+    if (WARMUP_SECONDS > 0) await loop(grpcArgs(WARMUP_SECONDS), pin.load).done;
+    const direct = loop(grpcArgs(SECONDS), pin.load);
     await measure(SCENARIOS.grpcDirect, () => [procs[0]!.pid], () => direct.done);
     for (const p of procs.reverse()) await p.stop();
   }
@@ -163,12 +161,6 @@ try {
   process.exit(1);
 }
 await cleanup();
-
-/** grpcLoad runs the gRPC load loop on the load core. */
-function grpcLoad(args: string[]) {
-  const proc = Bun.spawn([...pin.load, process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "pipe", stderr: "inherit" });
-  return { done: new Response(proc.stdout).text().then(parseResult) };
-}
 
 const get = (label: string) => rows.get(label)!;
 const bare = get(SCENARIOS.bare).result;
@@ -181,6 +173,7 @@ console.log(`## bun run bench${quick ? " --quick (1 s runs: the figures mean not
 
 - load: ${tool.name}, ${CONNECTIONS} connections, ${SECONDS} s per run${WARMUP_SECONDS ? ` after ${WARMUP_SECONDS} s of warm-up` : ""}; pinning: ${pin.description}
 - backends: ${backends.description}; Bun ${Bun.version}; ${navigator.hardwareConcurrency} cores
+- servers: LOG_LEVEL=warn (no access-log lines), rate limits raised to 10⁹ per window; PostgreSQL and Redis are not pinned
 - probe: ${PROBE.connections} connections, each pausing ${PROBE.paceMs} ms between requests; flood: ${FLOOD_CONNECTIONS} connections of POST /auth/login
 
 ${table([...rows.values()])}

@@ -19,8 +19,8 @@ import { createRouter } from "./validation.ts";
 
 const KiB = 1024;
 
-// The same SHA-1 ETags as hono's default, computed synchronously: hono's crypto.subtle.digest
-// (asynchronous) cost about 5 µs of GET /users/me's CPU (BENCHMARKS.md).
+// The same SHA-1 ETags as hono's default, computed synchronously: hono's default
+// (crypto.subtle.digest, asynchronous) cost about 10 µs of GET /users/me's CPU (BENCHMARKS.md).
 function sha1(body: Uint8Array): ArrayBuffer {
   const digest = new Uint8Array(20);
   Bun.CryptoHasher.hash("sha1", body, digest);
