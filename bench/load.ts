@@ -24,7 +24,9 @@ const AUTOCANNON = fileURLToPath(import.meta.resolve("autocannon/autocannon.js")
 async function output(cmd: string[], env?: Record<string, string>): Promise<string> {
   const proc = Bun.spawn(cmd, { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`${cmd.join(" ")} exited with ${code}:\n${stderr.slice(-2000)}`);
+  // Header values (the bearer token) stay out of the message.
+  const shown = cmd.map((arg, i) => (cmd[i - 1] === "-H" ? `${arg.split(/[:=]/, 1)[0]}: …` : arg));
+  if (code !== 0) throw new Error(`${shown.join(" ")} exited with ${code}:\n${stderr.slice(-2000)}`);
   return stdout;
 }
 

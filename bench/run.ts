@@ -40,12 +40,16 @@ const env: Record<string, string> = {
 };
 const rows = new Map<string, Row>(); // by label, in the order measured
 
+let interrupted = false;
 async function cleanup() {
   await stopAll();
   await backends.drop();
   rmSync(dir, { recursive: true, force: true });
 }
-process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)));
+process.once("SIGINT", () => {
+  interrupted = true; // the load under way then fails: that is no news
+  void cleanup().finally(() => process.exit(130));
+});
 
 /** measure runs load against the processes, sampling their CPU time and peak RSS. */
 async function measure(label: string, pids: () => number[], run: () => Promise<LoadResult>, opts: { cpu?: boolean } = {}): Promise<Row> {
@@ -156,6 +160,7 @@ try {
     for (const p of procs.reverse()) await p.stop();
   }
 } catch (error) {
+  if (interrupted) await new Promise(() => {}); // the SIGINT handler cleans up and exits
   await cleanup();
   console.error(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
   process.exit(1);
