@@ -6,6 +6,8 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+export { within } from "../wait.ts";
+
 const ROOT = join(import.meta.dir, "../..");
 
 /** SECRETS are shared by the binaries of one stack, so tokens and service credentials match. */
@@ -137,19 +139,6 @@ export function connectionRefused(url: string): Promise<boolean> {
     });
     socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
   });
-}
-
-/** within retries fn every 50 ms until it resolves, failing with its last error after ms. */
-export async function within<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms (${error instanceof Error ? error.message : error})`, { cause: error });
-      await Bun.sleep(50);
-    }
-  }
 }
 
 /** timed runs fn and tells how long it took. */

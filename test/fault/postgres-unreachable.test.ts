@@ -13,7 +13,7 @@ import { testDatabaseUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bearer, bodyOf, expectProblem, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";
 import { call, health, killAll, startBinary, timed, within, type Binary } from "./binaries.ts";
-import { redisServerBinary, startRedisServer, type RedisServer } from "./redis-server.ts";
+import { redisServerBinary, startRedisServer, type RedisServer } from "../redis-server.ts";
 import { lockUsersTable } from "./table-lock.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
@@ -46,7 +46,7 @@ describe.skipIf(!testDatabaseUrl())("user service with PostgreSQL unreachable", 
   const servingStatus = async () => (await healthClient.check({ service: UserService.typeName }, { timeoutMs: 2000 })).status;
 
   beforeAll(async () => {
-    [redis, db] = await Promise.all([redisServerBinary ? startRedisServer() : undefined, createTestDatabase("fault_pg")]);
+    [redis, db] = await Promise.all([redisServerBinary ? startRedisServer({ ports: [6380, 6389] }) : undefined, createTestDatabase("fault_pg")]);
     direct = new URL(db.url ?? "");
     proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
     const viaProxy = new URL(direct);

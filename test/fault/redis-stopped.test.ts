@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bearer, bodyOf, expectProblem, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";
 import { call, health, killAll, startBinary, timed, within, type Binary } from "./binaries.ts";
-import { redisServerBinary, startRedisServer, type RedisServer } from "./redis-server.ts";
+import { redisServerBinary, startRedisServer, type RedisServer } from "../redis-server.ts";
 
 if (!redisServerBinary) console.log("[fault: redis stopped] skipped: no redis-server binary on PATH");
 
@@ -23,7 +23,7 @@ describe.skipIf(!redisServerBinary)("combined serve with Redis stopped", () => {
   const login = () => call(app.url, "/auth/login", jsonInit("POST", { email, password: PASSWORD }));
 
   beforeAll(async () => {
-    [redis, db] = await Promise.all([startRedisServer(), createTestDatabase("fault_redis")]);
+    [redis, db] = await Promise.all([startRedisServer({ ports: [6380, 6389] }), createTestDatabase("fault_redis")]);
     app = await startBinary("combined", { REDIS_URL: redis.url, DATABASE_URL: db.url, RATE_LIMIT_AUTH_REQUESTS: "1000" });
     email = uniqueEmail("redis");
     const res = await call(app.url, "/auth/register", jsonInit("POST", { email, password: PASSWORD, name: "Redis Fault" }));

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bearer, bodyOf, expectProblem, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";
 import { call, health, killAll, startBinary, timed, within, type Binary } from "./binaries.ts";
-import { redisServerBinary, startRedisServer, type RedisServer } from "./redis-server.ts";
+import { redisServerBinary, startRedisServer, type RedisServer } from "../redis-server.ts";
 
 const SERVICE_TIMEOUT_MS = 1500;
 
@@ -23,7 +23,7 @@ const login = () => call(gateway.url, "/auth/login", jsonInit("POST", { email, p
 
 beforeAll(async () => {
   // Without redis-server each binary falls back to its own in-process store, which is enough here.
-  [redis, db] = await Promise.all([redisServerBinary ? startRedisServer() : undefined, createTestDatabase("fault_split")]);
+  [redis, db] = await Promise.all([redisServerBinary ? startRedisServer({ ports: [6380, 6389] }) : undefined, createTestDatabase("fault_split")]);
   const REDIS_URL = redis?.url;
   user = await startBinary("user", { DATABASE_URL: db.url, REDIS_URL });
   auth = await startBinary("auth", { REDIS_URL, USER_SERVICE_URL: user.url });

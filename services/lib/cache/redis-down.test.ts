@@ -1,70 +1,12 @@
 // Redis outages against a throwaway redis-server this file starts, stops, freezes and restarts:
 // every operation fails fast with CacheUnavailableError, and the same client recovers.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { probeRedis } from "../../../test/backends.ts";
+import { redisServerBinary, startRedisServer, type RedisServer } from "../../../test/redis-server.ts";
+import { within } from "../../../test/wait.ts";
 import { CacheUnavailableError, createStore, type Store } from "./index.ts";
 import { randomPrefix } from "./test-stores.ts";
 
-const binary = Bun.which("redis-server");
-if (!binary) console.log("[redis down] skipped: no redis-server binary on PATH");
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-      .once("error", () => resolve(false))
-      .listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
-// Concurrent runs of this file claim their port with a lock file holding the pid, so two runs
-// never share a throwaway server (a dead run's claim is taken over).
-const claimPath = (port: number) => join(tmpdir(), `bun-api-starter-redis-down-${port}.lock`);
-
-function claimPort(port: number, retry = true): boolean {
-  try {
-    writeFileSync(claimPath(port), String(process.pid), { flag: "wx" });
-    return true;
-  } catch {
-    try {
-      process.kill(Number(readFileSync(claimPath(port), "utf8")), 0);
-      return false;
-    } catch {
-      rmSync(claimPath(port), { force: true });
-      return retry && claimPort(port, false);
-    }
-  }
-}
-
-function unclaimPort(port: number): void {
-  if (readFileSync(claimPath(port), "utf8") === String(process.pid)) rmSync(claimPath(port));
-}
-
-async function sparePort(): Promise<number> {
-  const ports = Array.from({ length: 10 }, (_, i) => 6390 + i).sort(() => Math.random() - 0.5);
-  for (const port of ports) {
-    if (claimPort(port)) {
-      if (await portFree(port)) return port;
-      unclaimPort(port);
-    }
-  }
-  throw new Error("no free port in 6390-6399");
-}
-
-async function within<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (performance.now() > deadline) throw new Error(`${what} not within ${ms} ms`, { cause: error });
-      await Bun.sleep(50);
-    }
-  }
-}
+if (!redisServerBinary) console.log("[redis down] skipped: no redis-server binary on PATH");
 
 /** everyOperation starts one call of each kind on keys of its own (a command that timed out on
  * a frozen server still runs once it thaws, so a lock it took stays held until its TTL). */
@@ -100,62 +42,44 @@ async function expectAllWorking(store: Store, tag: string): Promise<void> {
   expect(settled.filter((result) => result.status === "rejected")).toEqual([]);
 }
 
-describe.skipIf(!binary)("store with Redis down", () => {
-  let server: Bun.Subprocess | undefined;
-  let port = 0;
+describe.skipIf(!redisServerBinary)("store with Redis down", () => {
+  let server: RedisServer;
   let store: Store;
   let client: Store["redis"];
 
-  async function startServer(): Promise<void> {
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-    server = Bun.spawn([binary ?? "redis-server", ...args], { stdout: "ignore", stderr: "ignore" });
-    await within(5000, "redis-server start", async () => {
-      if (!(await probeRedis(`redis://127.0.0.1:${port}`))) throw new Error("not up");
-    });
-    if (server.exitCode !== null) throw new Error(`port ${port} was taken by another process`);
-  }
-
-  async function stopServer(): Promise<void> {
-    server?.kill("SIGKILL");
-    await server?.exited;
-    server = undefined;
-  }
-
   afterAll(async () => {
-    server?.kill("SIGCONT");
-    await stopServer();
+    await server?.close();
     await store?.close();
-    if (port) unclaimPort(port);
   });
 
   test("before Redis ever answers, operations fail fast with CacheUnavailableError", async () => {
-    port = await sparePort();
-    store = createStore({ url: `redis://127.0.0.1:${port}`, prefix: randomPrefix(), onError: () => {} });
+    server = await startRedisServer({ ports: [6390, 6399], started: false });
+    store = createStore({ url: server.url, prefix: randomPrefix(), onError: () => {} });
     client = store.redis;
     await expectAllUnavailable(store, "never-up");
   });
 
   test("once Redis starts, the same client works", async () => {
-    await startServer();
+    await server.start();
     await within(10_000, "first connection", () => store.ping());
     await expectAllWorking(store, "up");
     expect(store.redis).toBe(client);
   });
 
   test("with Redis stopped, operations fail fast; after a restart they work again", async () => {
-    await stopServer();
+    await server.kill();
     await expectAllUnavailable(store, "stopped");
     await expectAllUnavailable(store, "stopped-again"); // and keep failing fast while it reconnects
-    await startServer();
+    await server.start();
     await within(10_000, "reconnection", () => store.ping());
     await expectAllWorking(store, "restarted");
     expect(store.redis).toBe(client);
   });
 
   test("with Redis frozen, operations time out as CacheUnavailableError; then recover", async () => {
-    server?.kill("SIGSTOP");
+    server.freeze();
     await expectAllUnavailable(store, "frozen");
-    server?.kill("SIGCONT");
+    server.thaw();
     await within(10_000, "recovery", () => store.ping());
     await expectAllWorking(store, "thawed");
     expect(store.redis).toBe(client);

@@ -1,12 +1,12 @@
-// A throwaway redis-server the test controls: killed, frozen and restarted on the same port. Ports
-// 6380-6389 belong to the fault suite (services/lib/cache/redis-down.test.ts uses 6390-6399); a
-// lock file holding the pid claims one, so concurrent runs never share a server.
+// A throwaway redis-server the test controls: killed, frozen and restarted on the same port. Each
+// suite passes its own port range (the fault suite 6380-6389, the toolkit's redis-down test
+// 6390-6399); a lock file holding the pid claims a port, so concurrent runs never share a server.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { probeRedis } from "../backends.ts";
-import { within } from "./binaries.ts";
+import { probeRedis } from "./backends.ts";
+import { within } from "./wait.ts";
 
 /** redisServerBinary is the redis-server on PATH, if any. */
 export const redisServerBinary = Bun.which("redis-server");
@@ -23,7 +23,7 @@ export type RedisServer = {
   close(): Promise<void>;
 };
 
-const claimPath = (port: number) => join(tmpdir(), `bun-api-starter-fault-redis-${port}.lock`);
+const claimPath = (port: number) => join(tmpdir(), `bun-api-starter-redis-${port}.lock`);
 
 function claim(port: number, retry = true): boolean {
   try {
@@ -55,20 +55,27 @@ const portFree = (port: number) =>
       .listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 
-async function claimFreePort(): Promise<number> {
-  for (const port of Array.from({ length: 10 }, (_, i) => 6380 + i).sort(() => Math.random() - 0.5)) {
+async function claimFreePort([first, last]: [number, number]): Promise<number> {
+  for (const port of Array.from({ length: last - first + 1 }, (_, i) => first + i).sort(() => Math.random() - 0.5)) {
     if (!claim(port)) continue;
     if (await portFree(port)) return port;
     unclaim(port);
   }
-  throw new Error("no free port in 6380-6389 for a throwaway redis-server");
+  throw new Error(`no free port in ${first}-${last} for a throwaway redis-server`);
 }
 
+export type RedisServerOptions = {
+  /** ports is the inclusive range this suite may claim from. */
+  ports: [number, number];
+  /** started false claims the port without running the server yet (default true). */
+  started?: boolean;
+};
+
 /** startRedisServer claims a port and starts redis-server there (no persistence, loopback only). */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer({ ports, started = true }: RedisServerOptions): Promise<RedisServer> {
   if (!redisServerBinary) throw new Error("no redis-server on PATH");
   const binary = redisServerBinary;
-  const port = await claimFreePort();
+  const port = await claimFreePort(ports);
   const url = `redis://127.0.0.1:${port}`;
   let proc: Bun.Subprocess | undefined;
 
@@ -97,7 +104,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     },
   };
   try {
-    await server.start();
+    if (started) await server.start();
   } catch (error) {
     await server.close();
     throw error;
