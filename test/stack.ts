@@ -191,7 +191,7 @@ export async function forgeToken(
   { secret = JWT_SECRET, alg = "HS256", ageSeconds = 0, claims = {} }: { secret?: string; alg?: "HS256" | "none"; ageSeconds?: number; claims?: Record<string, unknown> } = {},
 ): Promise<string> {
   const iat = Math.floor(Date.now() / 1000) - ageSeconds;
-  const payload = { email: user.email, role: user.role, typ: "access", sub: user.id, iss: DEFAULT_ISSUER, aud: DEFAULT_AUDIENCE, jti: crypto.randomUUID(), iat, exp: iat + 3600, ...claims };
+  const payload = { email: user.email, role: user.role, typ: "access", sub: user.id, iss: DEFAULT_ISSUER, aud: DEFAULT_AUDIENCE, jti: Bun.randomUUIDv7("hex", iat * 1000), iat, exp: iat + 3600, ...claims };
   if (alg === "none") return `${b64url({ alg: "none", typ: "at+jwt" })}.${b64url(payload)}.`;
   return new SignJWT(payload).setProtectedHeader({ alg, typ: "at+jwt" }).sign(new TextEncoder().encode(secret));
 }

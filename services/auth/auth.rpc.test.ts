@@ -275,6 +275,18 @@ describe("deleted users", () => {
     expect((await errorOf(auth.refreshToken({ refreshToken }))).code).toBe(Code.Unauthenticated);
   });
 
+  test("a user deleted, restored and signed in again within one second gets tokens that work", async () => {
+    const email = uniqueEmail();
+    const { user } = await registerUser(email);
+    // Start at the top of a second, so the delete and the new sign-in share one iat second.
+    await Bun.sleep(1000 - (Date.now() % 1000));
+    await svc.users.deleteUser({ id: user!.id });
+    await svc.users.restoreUser({ id: user!.id });
+    const again = await auth.login({ email, password: PASSWORD });
+    expect((await auth.verifyToken({ token: again.accessToken })).userId).toBe(user!.id);
+    expect((await auth.refreshToken({ refreshToken: again.refreshToken })).accessToken).not.toBe("");
+  });
+
   test("a hard-deleted user's tokens fail the same way", async () => {
     const { user, accessToken, refreshToken } = await registerUser();
     await svc.users.hardDeleteUser({ id: user!.id });

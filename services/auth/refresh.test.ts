@@ -151,6 +151,14 @@ describeStores("refresh tokens", (store, prefix) => {
     await refused(tokens.rotate(token, allow));
   });
 
+  test("a token issued a millisecond after the user was revoked (restored, then signed in) rotates", async () => {
+    const tokens = setup({ now: () => Date.now() + 1 });
+    const user = userId();
+    await revokeUser(store(), user, 60);
+    const token = await tokens.issue(user);
+    expect((await tokens.rotate(token, allow)).value).toEqual({ userId: user });
+  });
+
   test("an unused token expires after its TTL", async () => {
     const tokens = setup({ ttlDays: 0.3 / 86_400 });
     const token = await tokens.issue(userId());

@@ -21,10 +21,14 @@ export function revokeUser(store: Store, userId: string, maxTokenLifetimeSeconds
   return store.cache.set(userKey(userId), Date.now(), maxTokenLifetimeSeconds + SKEW_MARGIN_SECONDS);
 }
 
-/** isRevoked tells whether a token (by jti and issue time in seconds) of this user was revoked. */
-export async function isRevoked(store: Store, token: { jti: string; sub: string; iat: number }): Promise<boolean> {
+/**
+ * isRevoked tells whether a token (by jti and issue time in milliseconds) of this user was revoked.
+ * Millisecond precision lets a user deleted, restored and signed in again within one second keep
+ * the new token; one issued in the very millisecond of the revocation counts as revoked.
+ */
+export async function isRevoked(store: Store, token: { jti: string; sub: string; iatMs: number }): Promise<boolean> {
   const [jtiRevoked, userRevokedAt] = await store.cache.getMany<number>([jtiKey(token.jti), userKey(token.sub)]);
-  return jtiRevoked != null || (userRevokedAt != null && token.iat * 1000 <= userRevokedAt);
+  return jtiRevoked != null || (userRevokedAt != null && token.iatMs <= userRevokedAt);
 }
 
 /** isUserRevoked tells whether a credential of this user issued at issuedAtMs predates revokeUser

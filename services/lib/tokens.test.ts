@@ -8,15 +8,16 @@ const tokens = createAccessTokens({ secret: SECRET, expirationHours: 1 });
 const USER = { id: "0190f0e2-7a4b-7c3d-8e9f-0a1b2c3d4e5f", email: "ada@example.com", role: "user" };
 
 const now = () => Math.floor(Date.now() / 1000);
-const validClaims = (): JWTPayload => ({
+// The jti is a UUIDv7 whose time lies within iat's second, as the auth service issues it.
+const validClaims = (iat = now()): JWTPayload => ({
   sub: USER.id,
   email: USER.email,
   role: "user",
   typ: "access",
-  jti: crypto.randomUUID(),
+  jti: Bun.randomUUIDv7("hex", iat * 1000 + 123),
   iss: "bun-api-starter",
   aud: "bun-api-starter",
-  iat: now(),
+  iat,
   exp: now() + 600,
 });
 
@@ -57,6 +58,16 @@ describe("issue", () => {
     expect(a.jti).not.toBe(b.jti);
   });
 
+  test("the jti is a UUIDv7 holding the issue time in milliseconds, within iat's second; verify returns it as iatMs", async () => {
+    const before = Date.now();
+    const issued = await tokens.issue(USER);
+    const claims = await tokens.verify(issued.token);
+    expect(issued.jti).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(claims.iatMs).toBeGreaterThanOrEqual(before);
+    expect(claims.iatMs).toBeLessThanOrEqual(Date.now());
+    expect(Math.floor(claims.iatMs / 1000)).toBe(claims.iat);
+  });
+
   test("refuses to issue for an unknown role, and refuses bad options at creation", async () => {
     await expect(tokens.issue({ ...USER, role: "root" })).rejects.toThrow();
     expect(() => createAccessTokens({ secret: "short", expirationHours: 1 })).toThrow(RangeError);
@@ -95,19 +106,30 @@ describe("verify rejects with Unauthenticated", () => {
   });
 
   test("an expired token, as AccessTokenExpiredError, but not one within the 30 s skew", async () => {
-    const error = await rejection(await forge({ ...validClaims(), iat: now() - 700, exp: now() - 60 }));
+    const error = await rejection(await forge({ ...validClaims(now() - 700), exp: now() - 60 }));
     expect(error).toBeInstanceOf(AccessTokenExpiredError);
     expect(error.message).toBe("access token expired");
-    expect((await tokens.verify(await forge({ ...validClaims(), iat: now() - 700, exp: now() - 10 }))).sub).toBe(USER.id);
+    expect((await tokens.verify(await forge({ ...validClaims(now() - 700), exp: now() - 10 }))).sub).toBe(USER.id);
   });
 
   test("a token not yet valid (nbf or iat in the future beyond the skew)", async () => {
     await rejection(await forge({ ...validClaims(), nbf: now() + 120 }));
-    await rejection(await forge({ ...validClaims(), iat: now() + 120, exp: now() + 600 }));
+    await rejection(await forge({ ...validClaims(now() + 120), exp: now() + 600 }));
   });
 
   test("a token older than the configured lifetime even if its exp says otherwise", async () => {
-    await rejection(await forge({ ...validClaims(), iat: now() - 7200, exp: now() + 600 }));
+    await rejection(await forge({ ...validClaims(now() - 7200), exp: now() + 600 }));
+  });
+
+  test("a jti that isn't a lower-case UUIDv7, or whose time isn't within iat's second", async () => {
+    const claims = validClaims();
+    const iatMs = (claims.iat as number) * 1000;
+    await rejection(await forge({ ...claims, jti: crypto.randomUUID() }));
+    await rejection(await forge({ ...claims, jti: (claims.jti as string).toUpperCase() }));
+    await rejection(await forge({ ...claims, jti: "not-a-uuid" }));
+    await rejection(await forge({ ...claims, jti: Bun.randomUUIDv7("hex", iatMs - 1) }));
+    await rejection(await forge({ ...claims, jti: Bun.randomUUIDv7("hex", iatMs + 1000) }));
+    expect((await tokens.verify(await forge({ ...claims, jti: Bun.randomUUIDv7("hex", iatMs + 999) }))).iatMs).toBe(iatMs + 999);
   });
 
   test.each(["sub", "email", "role", "jti", "iat", "exp", "typ", "iss", "aud"])("a token without the %s claim", async (claim) => {

@@ -1,7 +1,9 @@
 // Access tokens: HS256 JWTs issued by the auth service and verified both there and locally by the
 // gateway (no RPC), so both sides pin exactly the same rules (RFC 8725): one algorithm, issuer,
 // audience, explicit type, bounded size and clock skew. Revocation is checked separately
-// (services/lib/revocation.ts), so verification here is pure CPU.
+// (services/lib/revocation.ts), so verification here is pure CPU. The jti is a UUIDv7, whose first
+// 48 bits are the issue time in milliseconds: signed like every claim, it orders a token against a
+// revocation in the same second, which iat (whole seconds, RFC 7519) can't.
 import { errors, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 import { UnauthenticatedError } from "./errors.ts";
@@ -30,6 +32,8 @@ export type AccessClaims = {
   iat: number;
   exp: number;
   typ: "access";
+  /** iatMs is the issue time in milliseconds, read from the jti (a UUIDv7 within iat's second). */
+  iatMs: number;
 };
 
 /** IssuedToken is a signed access token and what a client needs to know about it. */
@@ -59,15 +63,22 @@ export class AccessTokenExpiredError extends UnauthenticatedError {
   override name = "AccessTokenExpiredError";
 }
 
-const claimsSchema = z.object({
-  sub: z.string().min(1).max(128),
-  email: z.string().min(3).max(320),
-  role: roleSchema,
-  jti: z.string().min(1).max(128),
-  iat: z.number().int(),
-  exp: z.number().int(),
-  typ: z.literal("access"),
-});
+// Lower-case, as Bun.randomUUIDv7 writes it: one spelling per token.
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const uuidV7Millis = (uuid: string) => Number.parseInt(uuid.slice(0, 8) + uuid.slice(9, 13), 16);
+
+const claimsSchema = z
+  .object({
+    sub: z.string().min(1).max(128),
+    email: z.string().min(3).max(320),
+    role: roleSchema,
+    jti: z.string().regex(UUID_V7),
+    iat: z.number().int(),
+    exp: z.number().int(),
+    typ: z.literal("access"),
+  })
+  .transform((claims) => ({ ...claims, iatMs: uuidV7Millis(claims.jti) }))
+  .refine((claims) => Math.floor(claims.iatMs / 1000) === claims.iat);
 
 /** accessTokenEnv is the environment of every binary that issues or verifies access tokens. */
 export const accessTokenEnv = {
@@ -98,8 +109,9 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     lifetimeSeconds,
     async issue(user) {
       const role = roleSchema.parse(user.role);
-      const jti = crypto.randomUUID();
-      const iat = Math.floor(Date.now() / 1000);
+      const issuedAtMs = Date.now();
+      const jti = Bun.randomUUIDv7("hex", issuedAtMs);
+      const iat = Math.floor(issuedAtMs / 1000);
       const exp = iat + lifetimeSeconds;
       const token = await new SignJWT({ email: user.email, role, typ: "access" })
         .setProtectedHeader({ alg: ALG, typ: HEADER_TYP })
