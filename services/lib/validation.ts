@@ -37,8 +37,12 @@ export const password = z
 /** role is one of the two roles. */
 export const role = z.enum(["user", "admin"], "must be user or admin");
 
-/** userId is a UUID in its canonical textual form. */
-export const userId = z.uuid("must be a UUID");
+/**
+ * userId is a UUID, lower-cased: UUIDs are case-insensitive (RFC 9562 §4) and PostgreSQL accepts
+ * either case, but ownership checks, cache keys and revocation keys compare text, so every edge
+ * must hand on one spelling.
+ */
+export const userId = z.uuid("must be a UUID").toLowerCase();
 
 /** check parses value with schema or throws InvalidArgumentError naming the first bad field. */
 export function check<S extends z.ZodType>(field: string, schema: S, value: unknown): z.output<S> {

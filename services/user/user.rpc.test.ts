@@ -6,6 +6,7 @@ import { ListUsersResponseSchema, UserResponseSchema, UserService, UserState } f
 import { inProcessTransport, startTestUserService, type TestUserService } from "../../test/services.ts";
 import { sendServiceToken } from "../lib/rpc/service-token.ts";
 import { errorInterceptor } from "../lib/rpc/errors.ts";
+import { isUserRevoked } from "../lib/revocation.ts";
 
 let svc: TestUserService;
 beforeAll(async () => {
@@ -76,6 +77,21 @@ describe("reads", () => {
     const error = await errorOf(svc.users.getUser({ id: "../etc/passwd" }));
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.rawMessage).toStartWith("id:");
+  });
+
+  test("an id in upper case names the same user for every method: one cache entry, one revocation", async () => {
+    const user = await create();
+    const upper = user.id.toUpperCase();
+    expect(upper).not.toBe(user.id);
+    expect(await svc.users.getUser({ id: upper })).toEqual(user);
+    expect((await svc.users.updateUser({ id: upper, name: "Upper" })).id).toBe(user.id);
+    expect((await svc.users.getUser({ id: user.id })).name).toBe("Upper"); // the update cleared the cached copy
+    expect((await svc.users.deleteUser({ id: upper })).success).toBe(true);
+    expect(await codeOf(svc.users.getUser({ id: user.id }))).toBe(Code.NotFound);
+    expect(await isUserRevoked(svc.store, user.id, Date.parse(user.createdAt))).toBe(true); // keyed by the canonical id
+    expect((await svc.users.restoreUser({ id: upper })).id).toBe(user.id);
+    expect((await svc.users.hardDeleteUser({ id: upper })).success).toBe(true);
+    expect(await codeOf(svc.users.getUser({ id: user.id, includeDeleted: true }))).toBe(Code.NotFound);
   });
 
   test("GetUser reads through the cache and sees updates at once", async () => {

@@ -68,6 +68,17 @@ describe("get /users/{id}", () => {
     expect(await (await get(`/users/${session.user.id}`, admin)).json()).toEqual(session.user);
   });
 
+  test("answers a user their own record by the id in upper case (UUIDs are case-insensitive), like an admin", async () => {
+    const session = await stack.register();
+    const upper = session.user.id.toUpperCase();
+    expect(upper).not.toBe(session.user.id);
+    for (const who of [session, admin]) {
+      const res = await get(`/users/${upper}`, who);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(session.user);
+    }
+  });
+
   test("answers 404 for another user's id exactly like a missing one", async () => {
     const [me, other] = [await stack.register(), await stack.register()];
     const theirs = await expectProblem(await get(`/users/${other.user.id}`, me), 404);
@@ -113,6 +124,13 @@ describe("put /users/{id}", () => {
     expect(await roleOf(session.user.id)).toBe("user");
   });
 
+  test("updates the user's own record by the id in upper case", async () => {
+    const session = await stack.register();
+    const res = await put(session.user.id.toUpperCase(), session, { name: "Upper Case" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: session.user.id, name: "Upper Case" });
+  });
+
   test("answers 404 for another user's id and leaves that user unchanged", async () => {
     const [me, other] = [await stack.register(), await stack.register()];
     await expectProblem(await put(other.user.id, me, { name: "Hijacked" }), 404);
@@ -148,6 +166,17 @@ describe("delete /users/{id} and post /users/{id}/restore", () => {
     await expectProblem(await get(`/users/${session.user.id}`, admin), 404);
     const restored = await stack.fetch(`/users/${session.user.id}/restore`, { method: "POST", headers: bearer(admin) });
     expect(restored.status).toBe(200);
+    expect(await restored.json()).toMatchObject({ id: session.user.id, deleted_at: null });
+  });
+
+  test("an admin deleting by the id in upper case revokes that user's tokens and hides the user", async () => {
+    const session = await stack.register();
+    expect((await get("/users/me", session)).status).toBe(200);
+    const upper = session.user.id.toUpperCase();
+    expect((await stack.fetch(`/users/${upper}`, { method: "DELETE", headers: bearer(admin) })).status).toBe(204);
+    await expectProblem(await get("/users/me", session), 401);
+    await expectProblem(await get(`/users/${session.user.id}`, admin), 404);
+    const restored = await stack.fetch(`/users/${upper}/restore`, { method: "POST", headers: bearer(admin) });
     expect(await restored.json()).toMatchObject({ id: session.user.id, deleted_at: null });
   });
 
