@@ -2,7 +2,7 @@
 // production environment and an unreachable database each end in one clear message and the right
 // exit code, never a stack trace; `users create --password-stdin` makes a user who can log in.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { baseEnv, cleanup, dataDir, freePorts, http, messageLines, run, start, uniqueEmail, type Exited } from "./binaries.ts";
+import { baseEnv, cleanup, dataDir, freePorts, http, messageLines, run, start, uniqueEmail, type Exited } from "../binaries.ts";
 import type { Session } from "../stack.ts";
 
 // Every test here waits on real processes (1–3 s to start, more on a busy machine).

@@ -23,7 +23,7 @@ import {
   where,
   type Env,
   type Running,
-} from "./binaries.ts";
+} from "../binaries.ts";
 
 // Every test here waits on real processes (1–3 s to start, more on a busy machine).
 setDefaultTimeout(30_000);

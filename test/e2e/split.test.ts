@@ -25,7 +25,7 @@ import {
   uniqueEmail,
   where,
   type Exited,
-} from "./binaries.ts";
+} from "../binaries.ts";
 
 // Every test here waits on real processes (1–3 s to start, more on a busy machine).
 setDefaultTimeout(30_000);

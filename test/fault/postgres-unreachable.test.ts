@@ -12,7 +12,9 @@ import { createRpcTransport } from "../../services/lib/rpc/client.ts";
 import { testDatabaseUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bearer, bodyOf, expectProblem, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";
-import { call, health, killAll, startBinary, timed, within, type Binary } from "./binaries.ts";
+import { call, cleanup, startBinary, type Binary } from "../binaries.ts";
+import { health, timed } from "./probes.ts";
+import { within } from "../wait.ts";
 import { redisServerBinary, startRedisServer, type RedisServer } from "../redis-server.ts";
 import { lockUsersTable } from "./table-lock.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
@@ -76,7 +78,7 @@ describe.skipIf(!testDatabaseUrl())("user service with PostgreSQL unreachable", 
   }, 60_000);
 
   afterAll(async () => {
-    await killAll();
+    await cleanup();
     await proxy?.close();
     await redis?.close();
     await db?.drop();

@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bearer, bodyOf, expectProblem, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";
-import { call, health, killAll, startBinary, timed, within, type Binary } from "./binaries.ts";
+import { call, cleanup, startBinary, type Binary } from "../binaries.ts";
+import { health, timed } from "./probes.ts";
+import { within } from "../wait.ts";
 import { redisServerBinary, startRedisServer, type RedisServer } from "../redis-server.ts";
 
 if (!redisServerBinary) console.log("[fault: redis stopped] skipped: no redis-server binary on PATH");
@@ -32,7 +34,7 @@ describe.skipIf(!redisServerBinary)("combined serve with Redis stopped", () => {
   }, 40_000);
 
   afterAll(async () => {
-    await killAll();
+    await cleanup();
     await redis?.close();
     await db?.drop();
   });

@@ -10,7 +10,9 @@ import { createRpcTransport } from "../../services/lib/rpc/client.ts";
 import { testDatabaseUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bodyOf, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";
-import { call, connectionRefused, exitWithin, killAll, startBinary, timed, within } from "./binaries.ts";
+import { call, cleanup, exitWithin, startBinary } from "../binaries.ts";
+import { connectionRefused, timed } from "./probes.ts";
+import { within } from "../wait.ts";
 import { lockUsersTable } from "./table-lock.ts";
 
 if (!testDatabaseUrl()) console.log("[fault: sigterm] skipped: needs PostgreSQL (TEST_DATABASE_URL)");
@@ -26,7 +28,7 @@ describe.skipIf(!testDatabaseUrl())("SIGTERM during in-flight requests", () => {
     db = await createTestDatabase("fault_sigterm");
   });
   afterAll(async () => {
-    await killAll();
+    await cleanup();
     await db?.drop();
   });
 

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bearer, bodyOf, expectProblem, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";
-import { call, health, killAll, startBinary, timed, within, type Binary } from "./binaries.ts";
+import { call, cleanup, startBinary, type Binary } from "../binaries.ts";
+import { health, timed } from "./probes.ts";
+import { within } from "../wait.ts";
 import { redisServerBinary, startRedisServer, type RedisServer } from "../redis-server.ts";
 
 const SERVICE_TIMEOUT_MS = 1500;
@@ -41,7 +43,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await killAll();
+  await cleanup();
   await redis?.close();
   await db?.drop();
 });

@@ -2,7 +2,7 @@
 // table, so every query on it waits inside PostgreSQL — observable in pg_stat_activity — until
 // the test releases the lock. That makes "N requests are in flight" a fact, not a sleep.
 import postgres from "postgres";
-import { within } from "./binaries.ts";
+import { within } from "../wait.ts";
 
 export type TableLock = {
   /** waitFor resolves once n queries on the database wait for the lock (failing after 10 s). */

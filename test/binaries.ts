@@ -1,0 +1,220 @@
+// The real binaries as an operator runs them, for the e2e and fault suites: Bun.spawn from the
+// repository root, each in its own temp DATA_DIR, on loopback, with an environment written out in
+// full (only PATH and HOME come from the test process, so no DATABASE_URL, NODE_ENV=test or secret
+// leaks in). Output is drained for the whole life of a process, so a chatty binary never blocks
+// on a full pipe, and every byte is kept for assertions and failure messages.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..");
+export const JWT_SECRET = "binaries-jwt-secret-0123456789abcdefghijklm";
+export const INTERNAL_SERVICE_TOKEN = "binaries-internal-token-0123456789abcdef";
+/** SECRETS are shared by the binaries of one stack, so tokens and service credentials match. */
+export const SECRETS = { JWT_SECRET, INTERNAL_SERVICE_TOKEN };
+export const PASSWORD = "correct horse battery staple";
+
+export type Env = Record<string, string>;
+
+/**
+ * UNLIMITED lifts the gateway's rate limits for binaries on the shared Redis: their counters
+ * (rate_limit:auth:127.0.0.1, rate_limit:users:127.0.0.1) have no per-run prefix, so every other
+ * process on this machine counts against them.
+ */
+export const UNLIMITED: Env = { RATE_LIMIT_REQUESTS: "1000000000", RATE_LIMIT_AUTH_REQUESTS: "1000000000" };
+
+export type Running = {
+  pid: number;
+  /** stdout and stderr so far; output is both, interleaved as they arrived. */
+  stdout(): string;
+  stderr(): string;
+  output(): string;
+  running(): boolean;
+  signal(signal: NodeJS.Signals): void;
+  /** exited resolves with the exit code once all output is read. */
+  exited: Promise<number>;
+  /** stop sends SIGTERM (SIGKILL after 10 s) and resolves with the exit code. */
+  stop(): Promise<number>;
+  /** kill ends it at once: SIGCONT (in case it was stopped), then SIGKILL. */
+  kill(): Promise<number>;
+};
+
+export type Exited = { code: number; stdout: string; stderr: string };
+
+const started = new Set<Running>();
+const dirs: string[] = [];
+
+/** dataDir makes a temp DATA_DIR that cleanup() removes. */
+export function dataDir(tag: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `binaries-${tag}-`));
+  dirs.push(dir);
+  return dir;
+}
+
+/** baseEnv is the whole environment of a binary apart from what a test adds. */
+export const baseEnv = (dir: string): Env => ({
+  PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+  HOME: process.env.HOME ?? dir,
+  DATA_DIR: dir,
+  SERVER_HOST: "127.0.0.1",
+  LOG_LEVEL: "warn",
+});
+
+/** freePorts finds loopback ports nobody listens on (bound to 0, then released). */
+export function freePorts(count: number): number[] {
+  const sockets = Array.from({ length: count }, () => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }));
+  const ports = sockets.map((socket) => socket.port);
+  for (const socket of sockets) socket.stop(true);
+  return ports;
+}
+
+/**
+ * start runs `bun <args>` and resolves once stdout matches ready; it fails with the whole output if
+ * the binary exits first or doesn't get ready within timeoutMs.
+ */
+export async function start(args: string[], env: Env, ready: RegExp, timeoutMs = 30_000): Promise<Running> {
+  const proc = Bun.spawn([process.execPath, ...args], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const text = { stdout: "", stderr: "", output: "" };
+  const drain = async (stream: ReadableStream<Uint8Array>, which: "stdout" | "stderr") => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const piece = decoder.decode(chunk, { stream: true });
+      text[which] += piece;
+      text.output += piece;
+    }
+  };
+  const drained = Promise.all([drain(proc.stdout, "stdout"), drain(proc.stderr, "stderr")]);
+  const exited = proc.exited.then(async (code) => {
+    started.delete(running);
+    await drained;
+    return code;
+  });
+  const isRunning = () => proc.exitCode === null && proc.signalCode === null;
+  const signal = (name: NodeJS.Signals) => {
+    if (isRunning()) proc.kill(name);
+  };
+  let stopping: Promise<number> | undefined;
+  const running: Running = {
+    pid: proc.pid,
+    stdout: () => text.stdout,
+    stderr: () => text.stderr,
+    output: () => text.output,
+    running: isRunning,
+    signal,
+    exited,
+    stop() {
+      stopping ??= (async () => {
+        signal("SIGTERM");
+        const killer = setTimeout(() => signal("SIGKILL"), 10_000);
+        const code = await exited;
+        clearTimeout(killer);
+        return code;
+      })();
+      return stopping;
+    },
+    kill() {
+      signal("SIGCONT");
+      signal("SIGKILL");
+      return exited;
+    },
+  };
+  started.add(running);
+  const deadline = performance.now() + timeoutMs;
+  while (!ready.test(text.stdout)) {
+    if (!isRunning() || performance.now() > deadline) {
+      const how = isRunning() ? `not ready after ${timeoutMs} ms` : `exited with ${proc.exitCode ?? proc.signalCode}`;
+      await running.kill();
+      throw new Error(`bun ${args.join(" ")} ${how}\n--- stdout\n${text.stdout}\n--- stderr\n${text.stderr}`);
+    }
+    await Bun.sleep(20);
+  }
+  return running;
+}
+
+const COMMANDS = {
+  combined: ["combined/main.ts", "serve", "--gateway-port", "0", "--auth-port", "0", "--user-port", "0"],
+  gateway: ["gateway/main.ts", "serve", "--port", "0"],
+  auth: ["services/auth/main.ts", "serve", "--port", "0"],
+  user: ["services/user/main.ts", "serve", "--port", "0"],
+} as const;
+
+export type BinaryKind = keyof typeof COMMANDS;
+
+/** Binary is a started binary and where it listens (combined: the gateway's URL, plus urls.auth and urls.user). */
+export type Binary = Running & { kind: BinaryKind; url: string; urls: { gateway?: string; auth?: string; user?: string } };
+
+/**
+ * startBinary starts one binary on port 0 in development mode with the shared SECRETS and env
+ * (undefined entries left out), and reads its addresses from the banner.
+ */
+export async function startBinary(kind: BinaryKind, env: Record<string, string | undefined> = {}): Promise<Binary> {
+  const given = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const banner = kind === "combined" ? /\n\s+redis\s+\S/ : /listening on http:\/\/\S+\n/;
+  const running = await start([...COMMANDS[kind]], { ...baseEnv(dataDir(kind)), NODE_ENV: "development", ...SECRETS, ...given }, banner);
+  const find = (pattern: RegExp) => pattern.exec(running.stdout())?.[1];
+  if (kind === "combined") {
+    const urls = { gateway: find(/^\s+gateway\s+(http:\S+)/m), auth: find(/^\s+auth service\s+(http:\S+)/m), user: find(/^\s+user service\s+(http:\S+)/m) };
+    return { ...running, kind, url: urls.gateway ?? "", urls };
+  }
+  const url = find(/listening on (http:\/\/\S+)/) ?? "";
+  return { ...running, kind, url, urls: { [kind]: url } };
+}
+
+/** exitWithin resolves with the exit code, or fails if the process is still running after ms. */
+export async function exitWithin(binary: Running, ms: number): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running ${ms} ms later:\n${binary.output()}`)), ms);
+  });
+  return Promise.race([binary.exited, late]).finally(() => clearTimeout(timer));
+}
+
+/** run runs `bun <args>` to its end, writing stdin when given. */
+export async function run(args: string[], env: Env, stdin?: string, timeoutMs = 30_000): Promise<Exited> {
+  const proc = Bun.spawn([process.execPath, ...args], {
+    cwd: ROOT,
+    env,
+    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const killer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  clearTimeout(killer);
+  return { code, stdout, stderr };
+}
+
+/** cleanup kills every binary still running and removes the data directories; call it in afterAll. */
+export async function cleanup(): Promise<void> {
+  await Promise.all([...started].map((running) => running.kill()));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** call requests a path of base; a hang fails the test after 15 s instead of stalling the suite. */
+export const call = (base: string, path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { signal: AbortSignal.timeout(15_000), ...init });
+
+/** http is call for one gateway, with a JSON body and a bearer token as options. */
+export function http(base: string) {
+  return (path: string, init: { method?: string; body?: unknown; token?: string } = {}) =>
+    call(base, path, {
+      method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+      headers: {
+        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+}
+
+/** uniqueEmail is an address no other run uses (the PostgreSQL and Redis servers are shared). */
+export const uniqueEmail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+
+/** where is host:port/database of a URL, as the banners print it (never the credentials). */
+export function where(url: string, defaultPort: string): string {
+  const { hostname, port, pathname } = new URL(url);
+  return `${hostname}:${port || defaultPort}${pathname === "/" ? "" : pathname}`;
+}
+
+/** messageLines are stderr's lines without JSON log records and development-secret notes. */
+export const messageLines = (stderr: string) =>
+  stderr.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("{") && !line.startsWith("note: "));
