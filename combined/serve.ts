@@ -46,7 +46,7 @@ export async function serve(args: string[]): Promise<void> {
   };
   const log = createLogger({ service: "combined" });
   const db = await openDatabase({ url: userEnv.DATABASE_URL, pgliteDir: pgliteDir(userEnv.DATA_DIR) });
-  const store = createStore({ url: userEnv.REDIS_URL });
+  const store = createStore({ url: userEnv.REDIS_URL, prefix: userEnv.REDIS_KEY_PREFIX });
   const closers: (() => Promise<void>)[] = [];
   onShutdown(async () => {
     for (const close of closers.reverse()) await close();

@@ -56,15 +56,15 @@ async function promote(args: string[]): Promise<void> {
     const user = await store.findByEmail(db.prisma, address);
     if (!user) throw new Error(`no active user with email ${address}`);
     await store.update(db.prisma, user.id, { role: "admin" });
-    if (env.REDIS_URL) await forgetCachedUser(env.REDIS_URL, user.id);
+    if (env.REDIS_URL) await forgetCachedUser(env.REDIS_URL, env.REDIS_KEY_PREFIX, user.id);
     console.log(`${address} is now an admin (existing tokens keep the old role until they are refreshed).`);
   });
 }
 
 // GetUser (GET /users/me, and the role a refreshed token gets) reads through the Redis cache, which
 // this command bypasses: without this the old role would be served until the entry expired (1 h).
-async function forgetCachedUser(url: string, id: string): Promise<void> {
-  const redis = createStore({ url, onError: () => {} });
+async function forgetCachedUser(url: string, prefix: string, id: string): Promise<void> {
+  const redis = createStore({ url, prefix, onError: () => {} });
   try {
     await redis.cache.invalidateUser(id);
   } catch (error) {

@@ -120,6 +120,16 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
   });
 });
 
+test.skipIf(!compose)("every binary that opens Redis gets the same REDIS_KEY_PREFIX, empty unless set", () => {
+  const prefixes = (file: string, env: Record<string, string>) => {
+    const services = config(file, env).services();
+    return Object.fromEntries(Object.entries(services).filter(([, service]) => service.environment?.REDIS_URL).map(([name, service]) => [name, service.environment?.REDIS_KEY_PREFIX]));
+  };
+  expect(prefixes("docker-compose.yml", SECRETS)).toEqual({ gateway: "", "auth-service": "", "user-service": "" });
+  expect(prefixes("docker-compose.yml", { ...SECRETS, REDIS_KEY_PREFIX: "shop:" })).toEqual({ gateway: "shop:", "auth-service": "shop:", "user-service": "shop:" });
+  expect(prefixes("docker-compose.dev.yml", { REDIS_KEY_PREFIX: "dev:" })).toEqual({ combined: "dev:" });
+});
+
 describe.skipIf(!compose)("docker-compose.dev.yml (development)", () => {
   test("validates with no configuration at all", () => {
     const result = config("docker-compose.dev.yml");

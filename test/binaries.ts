@@ -6,6 +6,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createStore, type Store } from "../services/lib/cache/index.ts";
+import { deletePrefix } from "../services/lib/cache/test-stores.ts";
+import { testRedisUrl } from "./backends.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 export const JWT_SECRET = "binaries-jwt-secret-0123456789abcdefghijklm";
@@ -14,14 +17,13 @@ export const INTERNAL_SERVICE_TOKEN = "binaries-internal-token-0123456789abcdef"
 export const SECRETS = { JWT_SECRET, INTERNAL_SERVICE_TOKEN };
 export const PASSWORD = "correct horse battery staple";
 
-export type Env = Record<string, string>;
-
 /**
- * UNLIMITED lifts the gateway's rate limits for binaries on the shared Redis: their counters
- * (rate_limit:auth:127.0.0.1, rate_limit:users:127.0.0.1) have no per-run prefix, so every other
- * process on this machine counts against them.
+ * REDIS_KEY_PREFIX keeps this run's keys apart on a shared Redis: the gateway's counters
+ * (rate_limit:auth:127.0.0.1 …) count only this run's requests, and cleanup() deletes the keys.
  */
-export const UNLIMITED: Env = { RATE_LIMIT_REQUESTS: "1000000000", RATE_LIMIT_AUTH_REQUESTS: "1000000000" };
+export const REDIS_KEY_PREFIX = `test:binaries:${crypto.randomUUID().slice(0, 8)}:`;
+
+export type Env = Record<string, string>;
 
 export type Running = {
   pid: number;
@@ -58,6 +60,7 @@ export const baseEnv = (dir: string): Env => ({
   DATA_DIR: dir,
   SERVER_HOST: "127.0.0.1",
   LOG_LEVEL: "warn",
+  REDIS_KEY_PREFIX,
 });
 
 /** freePorts finds loopback ports nobody listens on (bound to 0, then released). */
@@ -184,10 +187,33 @@ export async function run(args: string[], env: Env, stdin?: string, timeoutMs = 
   return { code, stdout, stderr };
 }
 
-/** cleanup kills every binary still running and removes the data directories; call it in afterAll. */
+/** cleanup kills every binary still running, removes the data directories and the run's keys in
+ * the test Redis; call it in afterAll. */
 export async function cleanup(): Promise<void> {
   await Promise.all([...started].map((running) => running.kill()));
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  await withRunStore((store) => deletePrefix(store, REDIS_KEY_PREFIX));
+}
+
+/** redisKeys lists the run's keys in the test Redis (empty without one), prefix removed. */
+export async function redisKeys(): Promise<string[]> {
+  const keys: string[] = [];
+  await withRunStore(async ({ redis }) => {
+    let cursor = "0";
+    do {
+      const [next, batch] = await redis!.scan(cursor, "MATCH", `${REDIS_KEY_PREFIX}*`, "COUNT", 1000);
+      keys.push(...batch.map((key) => key.slice(REDIS_KEY_PREFIX.length)));
+      cursor = next;
+    } while (cursor !== "0");
+  });
+  return keys;
+}
+
+async function withRunStore(fn: (store: Store) => Promise<void>): Promise<void> {
+  if (!testRedisUrl()) return;
+  const store = createStore({ url: testRedisUrl(), prefix: REDIS_KEY_PREFIX, onError: () => {} });
+  // ping waits for the connection; store.redis is the raw client, which doesn't.
+  await store.ping().then(() => fn(store)).finally(() => store.close());
 }
 
 /** call requests a path of base; a hang fails the test after 15 s instead of stalling the suite. */

@@ -25,7 +25,7 @@ await runCli(USAGE, async () => {
   const port = portFlag(values.port, "--port", 50051);
   const env = loadAuthEnv();
   const log = createLogger({ service: "auth-service" });
-  const store = createStore({ url: env.REDIS_URL });
+  const store = createStore({ url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX });
   const service = await startAuthService({
     store,
     log,

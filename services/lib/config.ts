@@ -66,8 +66,19 @@ export const commonEnv = {
 /** isProduction tells whether NODE_ENV asks for production rules (no silent fallbacks). */
 export const isProduction = (env: { NODE_ENV: string }) => env.NODE_ENV === "production";
 
-/** redisEnv selects Redis; unset means the in-process store (development only). */
-export const redisEnv = { REDIS_URL: redisUrl.optional() };
+/**
+ * redisKeyPrefix goes before every key the store writes (REDIS_KEY_PREFIX, e.g. "myapp:"), so
+ * deployments sharing one Redis keep their caches, rate limits and revocations apart. No glob or
+ * space characters: `SCAN MATCH <prefix>*` then finds exactly one deployment's keys.
+ */
+export const redisKeyPrefix = z
+  .string()
+  .max(64, "must be at most 64 characters")
+  .regex(/^[A-Za-z0-9_.:-]*$/, "may hold only letters, digits and _ . : - (e.g. myapp:)")
+  .default("");
+
+/** redisEnv selects Redis (unset means the in-process store, development only) and its key prefix. */
+export const redisEnv = { REDIS_URL: redisUrl.optional(), REDIS_KEY_PREFIX: redisKeyPrefix };
 
 /** serviceTokenEnv is the credential that guards the user service's internal RPCs. */
 export const serviceTokenEnv = {

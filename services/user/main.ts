@@ -27,7 +27,7 @@ await runCli(USAGE, async () => {
   const env = loadUserEnv();
   const log = createLogger({ service: "user-service" });
   const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
-  const store = createStore({ url: env.REDIS_URL });
+  const store = createStore({ url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX });
   const service = await startUserService({
     db,
     store,

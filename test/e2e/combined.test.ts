@@ -18,7 +18,7 @@ import {
   PASSWORD,
   run,
   start,
-  UNLIMITED,
+  redisKeys,
   uniqueEmail,
   where,
   type Env,
@@ -53,7 +53,7 @@ const variants: Backends[] = [
       const db = await createTestDatabase("e2e_combined");
       testDbs.push(db);
       const redis = testRedisUrl();
-      return { DATABASE_URL: db.url!, ...(redis ? { REDIS_URL: redis, ...UNLIMITED } : {}) };
+      return { DATABASE_URL: db.url!, ...(redis ? { REDIS_URL: redis } : {}) };
     },
     database: (env) => `  database      PostgreSQL ${where(env.DATABASE_URL!, "5432")}\n`,
     redis: testRedisUrl() ? `  redis         redis ${where(testRedisUrl()!, "6379")}\n` : "  redis         in-process ",
@@ -114,6 +114,10 @@ for (const variant of variants) {
       expect(me.status).toBe(200);
       expect(await me.json()).toEqual(user);
       expect((await api("/users", { token: session.access_token })).status).toBe(403);
+      // With Redis, serve keeps its keys under the run's REDIS_KEY_PREFIX (see test/binaries.ts).
+      if (env.REDIS_URL) {
+        expect(await redisKeys()).toEqual(expect.arrayContaining(["rate_limit:auth:127.0.0.1", "rate_limit:users:127.0.0.1", `user:${user.id}`]));
+      }
     });
 
     test("users promote (serve stopped) makes an admin who can list users after logging in again", async () => {
@@ -153,7 +157,6 @@ describe.skipIf(!production)("combined serve with NODE_ENV=production", () => {
       REDIS_URL: testRedisUrl()!,
       JWT_SECRET,
       INTERNAL_SERVICE_TOKEN,
-      ...UNLIMITED,
     };
     const args = ["combined/main.ts", "serve", "--gateway-port", `${gateway}`, "--auth-port", `${auth}`, "--user-port", `${user}`];
     const serve = await start(args, env, /^ {2}redis +\S.*$/m);

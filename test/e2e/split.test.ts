@@ -21,7 +21,7 @@ import {
   ROOT,
   run,
   start,
-  UNLIMITED,
+  redisKeys,
   uniqueEmail,
   where,
   type Exited,
@@ -93,7 +93,7 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
     // The gateway never gets INTERNAL_SERVICE_TOKEN: password hashes must stay out of its reach.
     const gateway = await start(
       ["gateway/main.ts", "serve", "--port", `${gatewayPort}`],
-      { ...baseEnv(dataDir("split-gateway")), NODE_ENV, REDIS_URL, JWT_SECRET, AUTH_SERVICE_URL: urls.auth, USER_SERVICE_URL: urls.user, ...UNLIMITED },
+      { ...baseEnv(dataDir("split-gateway")), NODE_ENV, REDIS_URL, JWT_SECRET, AUTH_SERVICE_URL: urls.auth, USER_SERVICE_URL: urls.user },
       /docs: \S+/,
     );
     banners = { user: user.stdout(), auth: auth.stdout(), gateway: gateway.stdout() };
@@ -155,6 +155,20 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
       expect(((await list.json()) as UserPageJson).users.map((u) => [u.email, u.role])).toContainEqual([email, "admin"]);
       const meAgain = (await (await api("/users/me", { token: admin.access_token })).json()) as Session["user"];
       expect(meAgain.role).toBe("admin");
+    });
+  });
+
+  describe("REDIS_KEY_PREFIX", () => {
+    test("every binary keeps its keys under it: rate limits, refresh tokens, the user cache and revocations", async () => {
+      const registered = await api("/auth/register", { body: { email: uniqueEmail("prefix"), password: PASSWORD, name: "Prefixed" } });
+      const { user, access_token } = (await registered.json()) as Session;
+      expect((await api("/users/me", { token: access_token })).status).toBe(200);
+      // Deleted by the user service, refused by the gateway: both read revocations under the prefix.
+      await grpcJsUnary(client!, rpc.deleteUser, { id: user.id }, { deadlineMs: 10_000 });
+      expect((await api("/users/me", { token: access_token })).status).toBe(401);
+      const keys = await redisKeys();
+      expect(keys).toEqual(expect.arrayContaining(["rate_limit:auth:127.0.0.1", "rate_limit:users:127.0.0.1", `revoked:user:${user.id}`]));
+      expect(keys.some((key) => key.startsWith("refresh:token:"))).toBe(true);
     });
   });
 

@@ -1,5 +1,7 @@
 import { expect, test } from "bun:test";
-import { describeStores } from "./test-stores.ts";
+import { testRedisUrl } from "../../../test/backends.ts";
+import { createStore } from "./index.ts";
+import { deletePrefix, describeStores, randomPrefix } from "./test-stores.ts";
 
 describeStores("rate limit", (store, prefix) => {
   test("allows exactly max in a window, denies the next, counts remaining down", async () => {
@@ -50,4 +52,19 @@ describeStores("rate limit", (store, prefix) => {
     await expect(store().rateLimit.check("x", 0, 60)).rejects.toThrow(RangeError);
     await expect(store().rateLimit.check("x", 5, 0.5)).rejects.toThrow(RangeError);
   });
+});
+
+test.skipIf(!testRedisUrl())("two stores on one Redis with different prefixes don't share a rate-limit counter", async () => {
+  const [a, b] = [randomPrefix(), randomPrefix()];
+  const appA = createStore({ url: testRedisUrl(), prefix: a });
+  const appB = createStore({ url: testRedisUrl(), prefix: b });
+  const appAAgain = createStore({ url: testRedisUrl(), prefix: a });
+  try {
+    for (let i = 0; i < 3; i++) await appA.rateLimit.check("auth:127.0.0.1", 3, 60);
+    expect(await appB.rateLimit.check("auth:127.0.0.1", 3, 60)).toMatchObject({ allowed: true, count: 1 });
+    expect(await appAAgain.rateLimit.check("auth:127.0.0.1", 3, 60)).toMatchObject({ allowed: false, count: 4 });
+  } finally {
+    await Promise.all([deletePrefix(appA, a), deletePrefix(appB, b)]);
+    await Promise.all([appA, appB, appAAgain].map((store) => store.close()));
+  }
 });
