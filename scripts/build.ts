@@ -27,10 +27,15 @@ export type BinaryName = keyof typeof BINARIES;
 const pgliteDist = dirname(Bun.resolveSync("@electric-sql/pglite", root));
 const PGLITE_ASSETS = ["pglite.wasm", "initdb.wasm", "pglite.data"].map((file) => join(pgliteDist, file));
 
+// Worker entry points the binaries start: each is bundled as an entry point of its own, found at
+// /$bunfs/root/<its path from the repository root> (see services/auth/argon2-threads.ts).
+const WORKERS = ["services/auth/argon2-worker.ts"];
+
 /** buildExecutable compiles one binary to outfile and returns its path. */
 export async function buildExecutable(name: BinaryName, outfile: string): Promise<string> {
   const result = await Bun.build({
-    entrypoints: [join(root, BINARIES[name])],
+    entrypoints: [join(root, BINARIES[name]), ...WORKERS.map((file) => join(root, file))],
+    root,
     compile: {
       outfile,
       assets: PGLITE_ASSETS,
@@ -48,6 +53,7 @@ export async function buildExecutable(name: BinaryName, outfile: string): Promis
   if (!result.success) {
     throw new AggregateError(result.logs, result.logs.map((log) => log.message).join("\n"));
   }
+  for (const output of result.outputs) if (output.kind === "sourcemap") rmSync(output.path, { force: true });
   rmSync(`${outfile}.map`, { force: true });
   return outfile;
 }

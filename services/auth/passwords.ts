@@ -1,16 +1,16 @@
 // Password hashing: Argon2id at OWASP's parameters, a bounded number at a time so a login flood
 // queues briefly and then fails fast (ResourceExhausted → 503 + Retry-After at the gateway)
 // instead of starving every other request of CPU.
-import { availableParallelism } from "node:os";
 import pLimit from "p-limit";
 import { ResourceExhaustedError } from "../lib/errors.ts";
+import { THREADS, threadHasher } from "./argon2-threads.ts";
 
 /** OWASP_ARGON2ID is OWASP's Argon2id recommendation: 19 MiB, 2 iterations, 1 lane. */
 export const OWASP_ARGON2ID = { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 } as const;
 
 export type Argon2Params = { algorithm: "argon2id"; memoryCost: number; timeCost: number };
 
-/** Hasher is the primitive underneath (Bun.password); tests swap it to observe or gate it. */
+/** Hasher is the primitive underneath (Bun.password on the Argon2id threads); tests swap it to observe or gate it. */
 export type Hasher = {
   hash(password: string, params: Argon2Params): Promise<string>;
   verify(password: string, hash: string): Promise<boolean>;
@@ -31,7 +31,7 @@ export type Passwords = {
 
 export type PasswordOptions = {
   params?: Argon2Params;
-  /** concurrency is how many hashes run at once; default the core count. */
+  /** concurrency is how many hashes run at once; default the core count (the Argon2id threads). */
   concurrency?: number;
   /** maxWaitMs is how long a hash may wait for a slot before ResourceExhausted; default 1500. */
   maxWaitMs?: number;
@@ -42,19 +42,14 @@ export type PasswordOptions = {
   hasher?: Hasher;
 };
 
-const bunHasher: Hasher = {
-  hash: (password, params) => Bun.password.hash(password, params),
-  verify: (password, hash) => Bun.password.verify(password, hash),
-};
-
 // A PHC string Bun can verify: anything else would fail fast and reveal that the account is odd.
 const ARGON2_PHC = /^\$argon2(id|i|d)\$v=19\$m=\d{1,7},t=\d{1,3},p=\d{1,3}\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
 
 /** createPasswords computes the dummy hash once (at startup), then hashes and verifies with a bound. */
 export async function createPasswords(options: PasswordOptions = {}): Promise<Passwords> {
   const params = options.params ?? OWASP_ARGON2ID;
-  const hasher = options.hasher ?? bunHasher;
-  const concurrency = options.concurrency ?? availableParallelism();
+  const hasher = options.hasher ?? threadHasher;
+  const concurrency = options.concurrency ?? THREADS;
   const maxWaitMs = options.maxWaitMs ?? 1500;
   const maxQueue = options.maxQueue ?? concurrency * 64;
   const retryAfterSeconds = options.retryAfterSeconds ?? 1;

@@ -1,0 +1,31 @@
+// One Argon2id thread (see argon2-threads.ts): lowers its own CPU priority, then hashes and
+// verifies synchronously, one message at a time.
+import { setPriority } from "node:os";
+import type { Argon2Job, Argon2Reply } from "./argon2-threads.ts";
+
+declare const self: Worker;
+
+// Nice 10 weighs about a tenth of a normal thread: while requests want the CPU they get it first,
+// yet logins still get a share under sustained load; an idle CPU goes wholly to hashing.
+const NICE = 10;
+
+// On Linux the nice value belongs to the thread, so this leaves the event loop's thread alone.
+// Elsewhere it would renice the whole process: skip it.
+if (process.platform === "linux") {
+  try {
+    setPriority(NICE);
+  } catch {
+    // not allowed (a sandbox): run at normal priority
+  }
+}
+
+self.onmessage = ({ data: job }: MessageEvent<Argon2Job>) => {
+  let reply: Argon2Reply;
+  try {
+    const value = job.op === "hash" ? Bun.password.hashSync(job.password, job.params) : Bun.password.verifySync(job.password, job.hash);
+    reply = { id: job.id, ok: true, value };
+  } catch (error) {
+    reply = { id: job.id, ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+  self.postMessage(reply);
+};
