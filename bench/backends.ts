@@ -1,7 +1,8 @@
-// The run's PostgreSQL and Redis: a throwaway database (dropped at the end) and a Redis database of
-// its own (14, unless BENCH_REDIS_URL names one), so the binaries' unprefixed keys — the
-// rate-limit counters of 127.0.0.1 above all — never count against other processes on this
-// machine. Without them the binaries fall back to PGlite and the in-process store, and the table says so.
+// The run's PostgreSQL and Redis: a throwaway database and a key prefix of its own
+// (REDIS_KEY_PREFIX=bench:<run>:), both removed at the end, so the binaries' keys — the
+// rate-limit counters of 127.0.0.1 above all — never meet other processes' on this machine.
+// Without them the binaries fall back to PGlite and the in-process store, and the table says so.
+import Redis from "ioredis";
 import postgres from "postgres";
 import { probePostgres, probeRedis } from "../test/backends.ts";
 
@@ -13,10 +14,11 @@ export async function createBenchBackends(): Promise<BenchBackends> {
   const [pgUp, redisUp] = await Promise.all([probePostgres(admin), probeRedis(redisBase)]);
   const env: Record<string, string> = {};
   const described: string[] = [];
-  let drop = async () => {};
+  const run = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+  const drops: (() => Promise<void>)[] = [];
 
   if (pgUp) {
-    const name = `bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const name = `bench_${run}`;
     const sql = postgres(admin, { max: 1, onnotice: () => {} });
     await sql.unsafe(`CREATE DATABASE "${name}"`);
     await sql.end();
@@ -24,22 +26,32 @@ export async function createBenchBackends(): Promise<BenchBackends> {
     url.pathname = `/${name}`;
     env.DATABASE_URL = url.toString();
     described.push(`PostgreSQL ${url.host} (throwaway database)`);
-    drop = async () => {
+    drops.push(async () => {
       const sql = postgres(admin, { max: 1, onnotice: () => {} });
       await sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
       await sql.end();
-    };
+    });
   } else {
     described.push("embedded PGlite (no PostgreSQL answered)");
   }
 
   if (redisUp) {
-    const url = new URL(redisBase);
-    if (!process.env.BENCH_REDIS_URL && (url.pathname === "" || url.pathname === "/")) url.pathname = "/14";
-    env.REDIS_URL = url.toString();
-    described.push(`Redis ${url.host}${url.pathname}`);
+    const prefix = `bench:${run}:`;
+    env.REDIS_URL = redisBase;
+    env.REDIS_KEY_PREFIX = prefix;
+    described.push(`Redis ${new URL(redisBase).host} (keys under ${prefix})`);
+    drops.push(async () => {
+      const redis = new Redis(redisBase, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) if (keys.length > 0) await redis.unlink(...keys);
+      } catch {
+        // best effort: the keys expire on their own
+      } finally {
+        redis.disconnect();
+      }
+    });
   } else {
     described.push("in-process store (no Redis answered)");
   }
-  return { env, description: described.join(", "), drop };
+  return { env, description: described.join(", "), drop: async () => void (await Promise.all(drops.map((drop) => drop()))) };
 }
