@@ -50,3 +50,39 @@ test("a server stream (health Watch) still works: it takes connect's router path
   abort.abort();
   health.close();
 });
+
+test("the deadline fails a call even when the implementation never looks at ctx.signal", async () => {
+  const transport = inProcessTransport((router) => router.rpc(Health.method.check, () => new Promise(() => {})));
+  const error = await createClient(Health, transport).check({}, { timeoutMs: 30 }).catch((e: unknown) => e);
+  expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
+});
+
+test("a caller's abort cancels the call; the implementation sees the abort on ctx.signal", async () => {
+  const seen = Promise.withResolvers<boolean>();
+  const transport = inProcessTransport((router) =>
+    router.rpc(Health.method.check, (_req, ctx) => {
+      ctx.signal.addEventListener("abort", () => seen.resolve(true));
+      return new Promise(() => {});
+    }),
+  );
+  const abort = new AbortController();
+  const call = createClient(Health, transport).check({}, { signal: abort.signal, timeoutMs: 60_000 }).catch((e: unknown) => e);
+  abort.abort();
+  expect((await call as ConnectError).code).toBe(Code.Canceled);
+  expect(await seen.promise).toBe(true);
+});
+
+test("response headers and trailers set by the implementation reach the caller", async () => {
+  const transport = inProcessTransport((router) =>
+    router.rpc(Health.method.check, (_req, ctx) => {
+      ctx.responseHeader.set("x-answer", "42");
+      ctx.responseTrailer.set("x-trailer", "yes");
+      return { status: ServingStatus.SERVING };
+    }),
+  );
+  let header: Headers | undefined;
+  let trailer: Headers | undefined;
+  await createClient(Health, transport).check({}, { onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) });
+  expect(header?.get("x-answer")).toBe("42");
+  expect(trailer?.get("x-trailer")).toBe("yes");
+});
