@@ -1,13 +1,13 @@
 // createApp assembles the gateway: cross-cutting middleware, then the route groups, then the
 // OpenAPI document and Swagger UI, which are derived from those routes.
 import { cors } from "hono/cors";
-import { etag } from "hono/etag";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { GatewayDeps } from "./deps.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { clientIp } from "./middleware/client-ip.ts";
+import { etag } from "./middleware/etag.ts";
 import { jsonBody } from "./middleware/json-body.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { onError, problemResponse } from "./problem.ts";
@@ -18,14 +18,6 @@ import { userRoutes } from "./routes/users/index.ts";
 import { createRouter } from "./validation.ts";
 
 const KiB = 1024;
-
-// The same SHA-1 ETags as hono's default, computed synchronously: hono's default
-// (crypto.subtle.digest, asynchronous) cost about 10 µs of GET /users/me's CPU (BENCHMARKS.md).
-function sha1(body: Uint8Array): ArrayBuffer {
-  const digest = new Uint8Array(20);
-  Bun.CryptoHasher.hash("sha1", body, digest);
-  return digest.buffer;
-}
 
 /** createApp builds the gateway's Hono app from its dependencies. */
 export function createApp(deps: GatewayDeps) {
@@ -48,7 +40,7 @@ export function createApp(deps: GatewayDeps) {
   }, rateLimit(deps.store, deps.limits.auth), jsonBody(16 * KiB));
   app.use("/users", rateLimit(deps.store, deps.limits.users), jsonBody(1024 * KiB));
   app.use("/users/*", rateLimit(deps.store, deps.limits.users), jsonBody(1024 * KiB));
-  app.on("GET", ["/users", "/users/*"], etag({ generateDigest: sha1 }));
+  app.on("GET", ["/users", "/users/*"], etag);
 
   app.route("/", healthRoutes(deps));
   // One instance, so a token verified on one route is remembered on every route.
