@@ -1,5 +1,5 @@
 // The process's Argon2id threads: one worker per core, started on first use, each running one hash
-// or verification at a time at a lower CPU priority (argon2-worker.ts). Bun.password's own async
+// or verification at a time at the lowest CPU priority (argon2-worker.ts). Bun.password's own async
 // functions run on Bun's shared thread pool at normal priority, so a login flood took CPU time from
 // every other request; here hashing gets whatever the event loop leaves (BENCHMARKS.md).
 import { availableParallelism } from "node:os";

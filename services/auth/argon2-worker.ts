@@ -5,9 +5,11 @@ import type { Argon2Job, Argon2Reply } from "./argon2-threads.ts";
 
 declare const self: Worker;
 
-// Nice 10 weighs about a tenth of a normal thread: while requests want the CPU they get it first,
-// yet logins still get a share under sustained load; an idle CPU goes wholly to hashing.
-const NICE = 10;
+// Nice 19, the lowest priority: while requests want the CPU they get it, and an idle CPU goes
+// wholly to hashing. On one saturated core a login then waits its turn and, past the wait bound,
+// answers 503 + Retry-After instead of slowing every request; with more cores the hashing threads
+// take the cores the event loop leaves. (Nice 10 kept the flood's p99 at ≈ 2× idle, 19 at ≈ 1.3×.)
+const NICE = 19;
 
 // On Linux the nice value belongs to the thread, so this leaves the event loop's thread alone.
 // Elsewhere it would renice the whole process: skip it.
