@@ -8,7 +8,8 @@ declare const self: Worker;
 // Nice 19, the lowest priority: while requests want the CPU they get it, and an idle CPU goes
 // wholly to hashing. On one saturated core a login then waits its turn and, past the wait bound,
 // answers 503 + Retry-After instead of slowing every request; with more cores the hashing threads
-// take the cores the event loop leaves. (Nice 10 kept the flood's p99 at ≈ 2× idle, 19 at ≈ 1.3×.)
+// take the cores the event loop leaves. (A login flood's p99 on other routes: 1.8–2.2× idle at
+// nice 10, 1.3–1.8× at 19; BENCHMARKS.md.)
 const NICE = 19;
 
 // On Linux the nice value belongs to the thread, so this leaves the event loop's thread alone.
