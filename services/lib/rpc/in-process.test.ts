@@ -41,12 +41,15 @@ test("a unary call that outlives the caller's deadline fails with DeadlineExceed
   expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
 });
 
-test("a server stream (health Watch) still works: it takes connect's router path", async () => {
+test("a server stream (health Watch) still works: it takes connect's router path, and later changes arrive", async () => {
   const health = createHealth(["svc"]);
   const transport = inProcessTransport(() => {}, { health });
   const abort = new AbortController();
   const stream = createClient(Health, transport).watch({ service: "svc" }, { signal: abort.signal })[Symbol.asyncIterator]();
   expect((await stream.next()).value?.status).toBe(ServingStatus.SERVING);
+  const next = stream.next();
+  health.set("svc", ServingStatus.NOT_SERVING);
+  expect((await next).value?.status).toBe(ServingStatus.NOT_SERVING);
   abort.abort();
   health.close();
 });
