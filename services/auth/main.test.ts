@@ -3,19 +3,9 @@
 // which reads proto/ itself — an independent gRPC implementation, not connect talking to connect.
 // (proto-loader's default: fields in camelCase, int64 as Long.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { baseEnv, cleanup, dataDir, run, startBinary } from "../../test/binaries.ts";
 import { grpcJsClient, grpcJsMethod, grpcJsUnary } from "../lib/rpc/test-grpc-js.ts";
-
-const ROOT = join(import.meta.dir, "../..");
-const SHARED_ENV = {
-  INTERNAL_SERVICE_TOKEN: "e2e-internal-token-0123456789abcdefgh",
-  JWT_SECRET: "e2e-jwt-secret-0123456789abcdefghijklmnop",
-  SERVER_HOST: "127.0.0.1",
-  LOG_LEVEL: "warn",
-};
 
 const method = (name: string) => grpcJsMethod("auth/v1/auth.proto", "auth.v1.AuthService", name);
 const register = method("Register");
@@ -25,63 +15,19 @@ const refreshToken = method("RefreshToken");
 const logout = method("Logout");
 const healthCheck = grpcJsMethod("grpc/health/v1/health.proto", "grpc.health.v1.Health", "Check");
 
-type Binary = { proc: Bun.Subprocess<"ignore", "pipe", "pipe">; url: string; dataDir: string };
-const started: Binary[] = [];
-
-/** spawnService runs a binary and resolves once its banner names the URL it listens on. */
-async function spawnService(script: string, env: Record<string, string> = {}): Promise<Binary> {
-  const dataDir = mkdtempSync(join(tmpdir(), "auth-e2e-"));
-  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
-  const proc = Bun.spawn(["bun", script, "serve", "--port", "0"], {
-    cwd: ROOT,
-    env: { ...inherited, ...SHARED_ENV, DATA_DIR: dataDir, ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const binary = { proc, dataDir, url: "" };
-  started.push(binary);
-  const reader = proc.stdout.getReader();
-  let out = "";
-  while (!/listening on (http:\/\/\S+)/.test(out)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${script} exited before listening:\n${out}\n${await new Response(proc.stderr).text()}`);
-    out += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  binary.url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
-  return binary;
-}
-
-/** runToExit runs the auth binary expecting it to stop at startup. */
-async function runToExit(env: Record<string, string>) {
-  const dataDir = mkdtempSync(join(tmpdir(), "auth-e2e-"));
-  const { DATABASE_URL: _db, REDIS_URL: _redis, JWT_SECRET: _secret, ...inherited } = process.env;
-  const proc = Bun.spawn(["bun", "services/auth/main.ts", "serve", "--port", "0"], {
-    cwd: ROOT,
-    env: { ...inherited, DATA_DIR: dataDir, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  rmSync(dataDir, { recursive: true, force: true });
-  return { code, stdout, stderr };
-}
+/** runToExit runs the auth binary (no secrets given) expecting it to stop at startup. */
+const runToExit = (env: Record<string, string>) => run(["services/auth/main.ts", "serve", "--port", "0"], { ...baseEnv(dataDir("auth")), ...env });
 
 let client: grpc.Client;
 beforeAll(async () => {
-  const users = await spawnService("services/user/main.ts");
-  const authService = await spawnService("services/auth/main.ts", { USER_SERVICE_URL: users.url });
+  const users = await startBinary("user");
+  const authService = await startBinary("auth", { USER_SERVICE_URL: users.url });
   client = grpcJsClient(authService.url);
 }, 60_000);
 
 afterAll(async () => {
   client?.close();
-  for (const { proc, dataDir } of started) {
-    proc.kill();
-    await proc.exited;
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  await cleanup();
 });
 
 const call = (m: ReturnType<typeof method>, request: object) => grpcJsUnary(client, m, request, { deadlineMs: 10_000 }).then((r) => r.response);
