@@ -17,10 +17,12 @@ ARG BUN_VERSION=1.4.5
 
 # Production dependencies only, exactly as locked. No lifecycle scripts: the Prisma Client is already
 # generated in gen/, and @prisma/engines' postinstall would only download a CLI engine we don't run.
+# No peer dependencies either: @prisma/client's optional peer is the Prisma CLI (a dev dependency,
+# like its schema engine); the binaries migrate with gen/migrations.ts. node_modules: 137 MB, not 388.
 FROM oven/bun:${BUN_VERSION}-slim AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
-RUN bun install --frozen-lockfile --production --ignore-scripts
+RUN bun install --frozen-lockfile --production --ignore-scripts --omit=peer
 
 FROM oven/bun:${BUN_VERSION}-slim
 WORKDIR /app
