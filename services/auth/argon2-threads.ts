@@ -5,9 +5,8 @@
 import { availableParallelism } from "node:os";
 import type { Argon2Params, Hasher } from "./passwords.ts";
 
-type Argon2Task = { op: "hash"; password: string; params: Argon2Params } | { op: "verify"; password: string; hash: string };
-export type Argon2Job = Argon2Task & { id: number };
-export type Argon2Reply = { id: number; ok: true; value: string | boolean } | { id: number; ok: false; message: string };
+export type Argon2Job = { op: "hash"; password: string; params: Argon2Params } | { op: "verify"; password: string; hash: string };
+export type Argon2Reply = { ok: true; value: string | boolean } | { ok: false; message: string };
 
 type Pending = { job: Argon2Job; resolve: (value: string | boolean) => void; reject: (error: Error) => void };
 
@@ -17,7 +16,6 @@ export const THREADS = Math.max(1, availableParallelism());
 const idle: Worker[] = [];
 const busy = new Map<Worker, Pending>();
 const queue: Pending[] = [];
-let nextId = 0;
 
 // Inside a single-file executable, entry points live under /$bunfs/root/ by their path from the
 // repository root (scripts/build.ts bundles this worker as one).
@@ -28,6 +26,7 @@ const WORKER_URL = import.meta.url.startsWith("file:///$bunfs/")
 function startWorker(): Worker {
   const worker = new Worker(WORKER_URL);
   worker.unref(); // hashing threads never keep the process alive
+  // Each worker has at most one job (busy): its reply is that job's.
   worker.onmessage = ({ data: reply }: MessageEvent<Argon2Reply>) => {
     const pending = busy.get(worker);
     busy.delete(worker);
@@ -56,9 +55,9 @@ function dispatch(worker: Worker) {
   worker.postMessage(next.job);
 }
 
-function run(task: Argon2Task): Promise<string | boolean> {
+function run(job: Argon2Job): Promise<string | boolean> {
   return new Promise((resolve, reject) => {
-    queue.push({ job: { ...task, id: nextId++ }, resolve, reject });
+    queue.push({ job, resolve, reject });
     const worker = idle.pop() ?? (busy.size < THREADS ? startWorker() : undefined);
     if (worker) dispatch(worker);
   });

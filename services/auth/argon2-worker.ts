@@ -26,9 +26,9 @@ self.onmessage = ({ data: job }: MessageEvent<Argon2Job>) => {
   let reply: Argon2Reply;
   try {
     const value = job.op === "hash" ? Bun.password.hashSync(job.password, job.params) : Bun.password.verifySync(job.password, job.hash);
-    reply = { id: job.id, ok: true, value };
+    reply = { ok: true, value };
   } catch (error) {
-    reply = { id: job.id, ok: false, message: error instanceof Error ? error.message : String(error) };
+    reply = { ok: false, message: error instanceof Error ? error.message : String(error) };
   }
   self.postMessage(reply);
 };
