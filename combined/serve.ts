@@ -6,7 +6,7 @@ import { z } from "zod";
 import { UserService } from "../gen/user/v1/user_pb.ts";
 import { authEnvSchema, loadAuthEnv } from "../services/auth/env.ts";
 import { startAuthService } from "../services/auth/service.ts";
-import { createStore } from "../services/lib/cache/index.ts";
+import { storeFromEnv } from "../services/lib/cache/index.ts";
 import { parseFlags, portFlag } from "../services/lib/cli.ts";
 import { parseEnv } from "../services/lib/config.ts";
 import { openDatabase } from "../services/lib/db/database.ts";
@@ -46,7 +46,7 @@ export async function serve(args: string[]): Promise<void> {
   };
   const log = createLogger({ service: "combined" });
   const db = await openDatabase({ url: userEnv.DATABASE_URL, pgliteDir: pgliteDir(userEnv.DATA_DIR) });
-  const store = createStore({ url: userEnv.REDIS_URL, prefix: userEnv.REDIS_KEY_PREFIX });
+  const store = storeFromEnv(userEnv);
   const closers: (() => Promise<void>)[] = [];
   onShutdown(async () => {
     for (const close of closers.reverse()) await close();

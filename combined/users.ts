@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { createPasswords } from "../services/auth/passwords.ts";
 import { parseFlags, UsageError } from "../services/lib/cli.ts";
-import { createStore } from "../services/lib/cache/index.ts";
+import { storeFromEnv, type RedisEnv } from "../services/lib/cache/index.ts";
 import { parseEnv, redisEnv } from "../services/lib/config.ts";
 import { openDatabase } from "../services/lib/db/database.ts";
 import { isUniqueViolation } from "../services/lib/db/errors.ts";
@@ -56,15 +56,15 @@ async function promote(args: string[]): Promise<void> {
     const user = await store.findByEmail(db.prisma, address);
     if (!user) throw new Error(`no active user with email ${address}`);
     await store.update(db.prisma, user.id, { role: "admin" });
-    if (env.REDIS_URL) await forgetCachedUser(env.REDIS_URL, env.REDIS_KEY_PREFIX, user.id);
+    if (env.REDIS_URL) await forgetCachedUser(env, user.id);
     console.log(`${address} is now an admin (existing tokens keep the old role until they are refreshed).`);
   });
 }
 
 // GetUser (GET /users/me, and the role a refreshed token gets) reads through the Redis cache, which
 // this command bypasses: without this the old role would be served until the entry expired (1 h).
-async function forgetCachedUser(url: string, prefix: string, id: string): Promise<void> {
-  const redis = createStore({ url, prefix, onError: () => {} });
+async function forgetCachedUser(env: RedisEnv, id: string): Promise<void> {
+  const redis = storeFromEnv(env, { onError: () => {} });
   try {
     await redis.cache.invalidateUser(id);
   } catch (error) {

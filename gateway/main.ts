@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // gateway: the REST API (Hono) in front of the auth and user services, reached over gRPC.
-import { createStore } from "../services/lib/cache/index.ts";
+import { storeFromEnv } from "../services/lib/cache/index.ts";
 import { parseFlags, portFlag, runCli, UsageError } from "../services/lib/cli.ts";
 import { createLogger } from "../services/lib/log.ts";
 import { createRpcTransport } from "../services/lib/rpc/client.ts";
@@ -27,7 +27,7 @@ await runCli(USAGE, async () => {
   const env = loadGatewayEnv();
   const port = portFlag(values.port, "--port", env.SERVER_PORT);
   const log = createLogger({ service: "gateway" });
-  const store = createStore({ url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX });
+  const store = storeFromEnv(env);
   const tokens = createAccessTokens({ secret: env.JWT_SECRET, expirationHours: env.JWT_EXPIRATION_HOURS, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
   const passwords = await createPasswords();
   const clients = serviceClients({

@@ -2,7 +2,7 @@
 // auth-service: registers, signs in and out, issues and checks tokens; serves auth.v1.AuthService.
 import { createClient } from "@connectrpc/connect";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { createStore } from "../lib/cache/index.ts";
+import { storeFromEnv } from "../lib/cache/index.ts";
 import { parseFlags, portFlag, runCli, UsageError } from "../lib/cli.ts";
 import { createLogger } from "../lib/log.ts";
 import { createRpcTransport } from "../lib/rpc/client.ts";
@@ -25,7 +25,7 @@ await runCli(USAGE, async () => {
   const port = portFlag(values.port, "--port", 50051);
   const env = loadAuthEnv();
   const log = createLogger({ service: "auth-service" });
-  const store = createStore({ url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX });
+  const store = storeFromEnv(env);
   const service = await startAuthService({
     store,
     log,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // user-service: owns the users table; serves user.v1.UserService (gRPC, gRPC-Web, Connect).
 import { parseFlags, portFlag, runCli, UsageError } from "../lib/cli.ts";
-import { createStore } from "../lib/cache/index.ts";
+import { storeFromEnv } from "../lib/cache/index.ts";
 import { openDatabase } from "../lib/db/database.ts";
 import { migrateCommand, pgliteDir } from "../lib/db/migrate-cli.ts";
 import { createLogger } from "../lib/log.ts";
@@ -27,7 +27,7 @@ await runCli(USAGE, async () => {
   const env = loadUserEnv();
   const log = createLogger({ service: "user-service" });
   const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
-  const store = createStore({ url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX });
+  const store = storeFromEnv(env);
   const service = await startUserService({
     db,
     store,

@@ -1,4 +1,4 @@
-export { createStore, type StoreOptions } from "./store.ts";
+export { createStore, storeFromEnv, type RedisEnv, type StoreOptions } from "./store.ts";
 export { CacheUnavailableError, LockLostError, LockTimeoutError } from "./errors.ts";
 export { DEFAULTS, KEY_PREFIXES } from "./types.ts";
 export type {

@@ -6,6 +6,8 @@ import { createRateLimit } from "./rate-limit.ts";
 import { createRedisBackend } from "./redis.ts";
 import { createSemaphores } from "./semaphores.ts";
 import type { Store } from "./types.ts";
+import type { z } from "zod";
+import type { redisEnv } from "../config.ts";
 
 export interface StoreOptions {
   /** url is a redis:// or rediss:// URL; undefined or empty selects the in-process backend. */
@@ -36,4 +38,12 @@ export function createStore({ url, prefix = "", commandTimeoutMs, onError }: Sto
     locks: createLocks(backend, prefix),
     semaphores: createSemaphores(backend, prefix),
   };
+}
+
+/** RedisEnv is what config's redisEnv parses: REDIS_URL (absent: in-process) and REDIS_KEY_PREFIX. */
+export type RedisEnv = z.output<z.ZodObject<typeof redisEnv>>;
+
+/** storeFromEnv opens the store a binary's environment names. */
+export function storeFromEnv(env: RedisEnv, options: Omit<StoreOptions, "url" | "prefix"> = {}): Store {
+  return createStore({ ...options, url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX });
 }
