@@ -2,7 +2,8 @@
 // (REDIS_KEY_PREFIX=bench:<run>:), both removed at the end, so the binaries' keys — the
 // rate-limit counters of 127.0.0.1 above all — never meet other processes' on this machine.
 // Without them the binaries fall back to PGlite and the in-process store, and the table says so.
-import Redis from "ioredis";
+import { createStore } from "../services/lib/cache/index.ts";
+import { deletePrefix } from "../services/lib/cache/delete-prefix.ts";
 import postgres from "postgres";
 import { probePostgres, probeRedis } from "../test/backends.ts";
 
@@ -41,14 +42,9 @@ export async function createBenchBackends(): Promise<BenchBackends> {
     env.REDIS_KEY_PREFIX = prefix;
     described.push(`Redis ${new URL(redisBase).host} (keys under ${prefix})`);
     drops.push(async () => {
-      const redis = new Redis(redisBase, { lazyConnect: true, maxRetriesPerRequest: 1 });
-      try {
-        for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) if (keys.length > 0) await redis.unlink(...keys);
-      } catch {
-        // best effort: the keys expire on their own
-      } finally {
-        redis.disconnect();
-      }
+      const store = createStore({ url: redisBase, onError: () => {} });
+      await deletePrefix(store, prefix).catch(() => {}); // best effort: the keys expire on their own
+      await store.close();
     });
   } else {
     described.push("in-process store (no Redis answered)");

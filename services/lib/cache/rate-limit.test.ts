@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { testRedisUrl } from "../../../test/backends.ts";
 import { createStore } from "./index.ts";
-import { deletePrefix, describeStores, randomPrefix } from "./test-stores.ts";
+import { deletePrefix } from "./delete-prefix.ts";
+import { describeStores, randomPrefix } from "./test-stores.ts";
 
 describeStores("rate limit", (store, prefix) => {
   test("allows exactly max in a window, denies the next, counts remaining down", async () => {

@@ -3,6 +3,7 @@
 // that is deleted afterwards, so parallel runs and other suites never collide.
 import { afterAll, beforeAll, describe } from "bun:test";
 import { DEFAULT_TEST_REDIS_URL, testRedisUrl } from "../../../test/backends.ts";
+import { deletePrefix } from "./delete-prefix.ts";
 import { createStore, type Store } from "./index.ts";
 
 /** randomPrefix is a fresh key namespace for one test run. */
@@ -10,17 +11,6 @@ export function randomPrefix(): string {
   return `test:${crypto.randomUUID().slice(0, 8)}:`;
 }
 
-/** deletePrefix removes every key under prefix (Redis only). */
-export async function deletePrefix(store: Store, prefix: string): Promise<void> {
-  const redis = store.redis;
-  if (!redis) return;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== "0");
-}
 
 /** describeStores declares suite once per backend; suite reads the store through the getter
  * (it exists once the tests run) and gets the run's key prefix. */
