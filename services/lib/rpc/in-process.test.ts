@@ -89,3 +89,16 @@ test("response headers and trailers set by the implementation reach the caller",
   expect(header?.get("x-answer")).toBe("42");
   expect(trailer?.get("x-trailer")).toBe("yes");
 });
+
+test("a finished call leaves no listener on the caller's signal", async () => {
+  const transport = inProcessTransport((router) => router.rpc(Health.method.check, () => ({ status: ServingStatus.SERVING })));
+  const { signal } = new AbortController();
+  let listeners = 0;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = (...args: Parameters<typeof add>) => (listeners++, add(...args));
+  signal.removeEventListener = (...args: Parameters<typeof remove>) => (listeners--, remove(...args));
+  const client = createClient(Health, transport);
+  for (let i = 0; i < 3; i++) await client.check({}, { signal });
+  expect(listeners).toBe(0);
+});

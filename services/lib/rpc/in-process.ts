@@ -135,14 +135,16 @@ function callUnary(spec: UnarySpec, call: Call, clientInterceptors: Interceptor[
     message: create(method.input, call.input as MessageInitShape<DescMessage>),
   };
   const response = serve(request) as Promise<UnaryResponse>;
-  const settled = signal === NEVER ? response : Promise.race([response, aborted(signal)]);
-  return settled.then(
-    (res) => (cancel(), res),
-    (error: unknown) => {
+  const abort = signal === NEVER ? undefined : whenAborted(signal);
+  const settled = abort ? Promise.race([response, abort.promise]) : response;
+  return settled
+    .finally(() => {
       cancel();
+      abort?.stop();
+    })
+    .catch((error: unknown) => {
       throw ConnectError.from(error);
-    },
-  ) as Promise<UnaryResponse<DescMessage, DescMessage>>;
+    }) as Promise<UnaryResponse<DescMessage, DescMessage>>;
 }
 
 type Next = Parameters<Interceptor>[0];
@@ -160,11 +162,15 @@ function callSignal(caller: AbortSignal | undefined, timeoutMs: number | undefin
   return { signal, cancel: () => clearTimeout(timer), deadlineMs: Date.now() + timeoutMs };
 }
 
-/** aborted rejects with the signal's reason once it aborts (never resolves). */
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
+/** whenAborted rejects with the signal's reason once it aborts; stop removes the listener (a
+ * caller's signal may outlive many calls). */
+function whenAborted(signal: AbortSignal): { promise: Promise<never>; stop: () => void } {
+  let stop = () => {};
+  const promise = new Promise<never>((_, reject) => {
     const fail = () => reject(signal.reason instanceof ConnectError ? signal.reason : new ConnectError("the call was canceled", Code.Canceled));
-    if (signal.aborted) fail();
-    else signal.addEventListener("abort", fail, { once: true });
+    if (signal.aborted) return fail();
+    signal.addEventListener("abort", fail, { once: true });
+    stop = () => signal.removeEventListener("abort", fail);
   });
+  return { promise, stop };
 }
