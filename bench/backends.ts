@@ -2,8 +2,8 @@
 // (REDIS_KEY_PREFIX=bench:<run>:), both removed at the end, so the binaries' keys — the
 // rate-limit counters of 127.0.0.1 above all — never meet other processes' on this machine.
 // Without them the binaries fall back to PGlite and the in-process store, and the table says so.
-import { createStore } from "../services/lib/cache/index.ts";
-import { deletePrefix } from "../services/lib/cache/delete-prefix.ts";
+import { createStore } from "../lib/redis/index.ts";
+import { deletePrefix } from "../lib/redis/delete-prefix.ts";
 import postgres from "postgres";
 import { probePostgres, probeRedis } from "../test/backends.ts";
 

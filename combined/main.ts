@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // combined: the development binary — gateway, auth and user services in one process.
-import { migrateCommand } from "../services/lib/db/migrate-cli.ts";
-import { runCli, UsageError } from "../services/lib/cli.ts";
+import { migrateCommand } from "../lib/db/migrate-cli.ts";
+import { runCli, UsageError } from "../lib/cli.ts";
 import { usersCommand } from "./users.ts";
 
 const USAGE = `Usage: bun run combined <command>

@@ -2,14 +2,14 @@
 // database directly (like `migrate`), so they need no running service.
 import { z } from "zod";
 import { createPasswords } from "../services/auth/passwords.ts";
-import { parseFlags, UsageError } from "../services/lib/cli.ts";
-import { storeFromEnv, type RedisEnv } from "../services/lib/cache/index.ts";
-import { parseEnv, redisEnv } from "../services/lib/config.ts";
-import { openDatabase } from "../services/lib/db/database.ts";
-import { isUniqueViolation } from "../services/lib/db/errors.ts";
-import { databaseEnv, pgliteDir } from "../services/lib/db/migrate-cli.ts";
-import { migrateUp } from "../services/lib/db/migrate.ts";
-import { check, email, name, password } from "../services/lib/validation.ts";
+import { parseFlags, UsageError } from "../lib/cli.ts";
+import { storeFromEnv, type RedisEnv } from "../lib/redis/index.ts";
+import { parseEnv, redisEnv } from "../lib/config/config.ts";
+import { openDatabase } from "../lib/db/database.ts";
+import { isUniqueViolation } from "../lib/db/errors.ts";
+import { databaseEnv, pgliteDir } from "../lib/db/migrate-cli.ts";
+import { migrateUp } from "../lib/db/migrate.ts";
+import { check, email, name, password } from "../lib/validation.ts";
 import * as store from "../services/user/user.store.ts";
 
 export const USERS_USAGE = `users <command>

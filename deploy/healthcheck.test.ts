@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { UserService } from "../gen/user/v1/user_pb.ts";
-import { ServingStatus } from "../services/lib/rpc/health.ts";
-import type { RpcServer } from "../services/lib/rpc/server.ts";
-import { startTestServer } from "../services/lib/rpc/test-server.ts";
+import { ServingStatus } from "../lib/rpc/health.ts";
+import type { RpcServer } from "../lib/rpc/server.ts";
+import { startTestServer } from "../test/fixture-user-service.ts";
 import { probe } from "./healthcheck.ts";
 
 describe("healthcheck", () => {

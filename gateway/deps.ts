@@ -2,8 +2,8 @@ import type { Client } from "@connectrpc/connect";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AuthService } from "../gen/auth/v1/auth_pb.ts";
 import type { UserService } from "../gen/user/v1/user_pb.ts";
-import type { Store } from "../services/lib/cache/types.ts";
-import type { Logger } from "../services/lib/log.ts";
+import type { Store } from "../lib/redis/types.ts";
+import type { Logger } from "../lib/log.ts";
 import type { AccessClaims } from "./middleware/authenticate.ts";
 import type { RateLimitPolicy } from "./middleware/rate-limit.ts";
 

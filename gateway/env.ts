@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../services/lib/config.ts";
-import { commonEnv } from "../services/lib/config.ts";
-import { devSecret } from "../services/lib/secrets.ts";
-import { accessTokenEnv } from "../services/lib/tokens.ts";
+import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../lib/config/config.ts";
+import { commonEnv } from "../lib/config/config.ts";
+import { devSecret } from "../lib/config/secrets.ts";
+import { accessTokenEnv } from "../lib/tokens/tokens.ts";
 import { parseTrustedProxies } from "./middleware/client-ip.ts";
 
 const count = (name: string, fallback: number) =>

@@ -1,11 +1,11 @@
 #!/usr/bin/env bun
 // gateway: the REST API (Hono) in front of the auth and user services, reached over gRPC.
-import { storeFromEnv } from "../services/lib/cache/index.ts";
-import { parseFlags, portFlag, runCli, UsageError } from "../services/lib/cli.ts";
-import { createLogger } from "../services/lib/log.ts";
-import { createRpcTransport } from "../services/lib/rpc/client.ts";
-import { onShutdown } from "../services/lib/rpc/signals.ts";
-import { createAccessTokens } from "../services/lib/tokens.ts";
+import { storeFromEnv } from "../lib/redis/index.ts";
+import { parseFlags, portFlag, runCli, UsageError } from "../lib/cli.ts";
+import { createLogger } from "../lib/log.ts";
+import { createRpcTransport } from "../lib/rpc/client.ts";
+import { onShutdown } from "../lib/shutdown/shutdown.ts";
+import { createAccessTokens } from "../lib/tokens/tokens.ts";
 import { createPasswords } from "../services/auth/passwords.ts";
 import { serviceClients } from "./clients.ts";
 import { loadGatewayEnv, rateLimits } from "./env.ts";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createClient } from "@connectrpc/connect";
 import { AuthService } from "../gen/auth/v1/auth_pb.ts";
-import { ResourceExhaustedError } from "../services/lib/errors.ts";
-import { inProcessTransport } from "../services/lib/rpc/in-process.ts";
+import { ResourceExhaustedError } from "../lib/errors.ts";
+import { inProcessTransport } from "../lib/rpc/in-process.ts";
 import { expectProblem, jsonInit, PASSWORD, startTestStack, type TestStack } from "../test/stack.ts";
 
 // The auth service at capacity, at the network edge: its password-hashing bound is full.

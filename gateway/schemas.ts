@@ -1,8 +1,8 @@
 // The gateway's wire shapes (snake_case, like the original API). The OpenAPI document is derived
-// from these zod schemas; field rules come from services/lib/validation.ts.
+// from these zod schemas; field rules come from lib/validation.ts.
 import { z } from "@hono/zod-openapi";
 import { STATUS_CODES } from "node:http";
-import * as rules from "../services/lib/validation.ts";
+import * as rules from "../lib/validation.ts";
 
 /** name is the shared rule (which also refuses NUL, lone surrogates and other control characters). */
 export const name = rules.name;

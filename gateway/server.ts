@@ -2,7 +2,7 @@
 // connections are accepted, in-flight requests finish (up to the shutdown timeout).
 import type { GatewayDeps } from "./deps.ts";
 import { createApp } from "./app.ts";
-import { PortInUseError } from "../services/lib/rpc/server.ts";
+import { PortInUseError } from "../lib/rpc/server.ts";
 
 export function serveGateway(deps: Omit<GatewayDeps, "isShuttingDown">, options: { host: string; port: number; shutdownTimeoutSeconds: number }) {
   let shuttingDown = false;

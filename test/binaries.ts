@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createStore, type Store } from "../services/lib/cache/index.ts";
-import { deletePrefix } from "../services/lib/cache/delete-prefix.ts";
+import { createStore, type Store } from "../lib/redis/index.ts";
+import { deletePrefix } from "../lib/redis/delete-prefix.ts";
 import { testRedisUrl } from "./backends.ts";
 
 export const ROOT = join(import.meta.dir, "..");

@@ -1,7 +1,7 @@
 // Throwaway databases for tests: a fresh PostgreSQL database per suite when a server answers
 // (see test/preload.ts), an in-memory PGlite otherwise. Both start empty and unmigrated.
 import postgres from "postgres";
-import { openDatabase, type Database } from "../services/lib/db/database.ts";
+import { openDatabase, type Database } from "../lib/db/database.ts";
 import { testDatabaseUrl } from "./backends.ts";
 
 export type TestDatabase = {

@@ -2,12 +2,12 @@
 // in-process one), called through connect's createRouterTransport — the network edge is the only fake.
 import { createClient, type Client, type ConnectRouter } from "@connectrpc/connect";
 import { UserService } from "../gen/user/v1/user_pb.ts";
-import { createStore, type Store } from "../services/lib/cache/index.ts";
-import type { Database } from "../services/lib/db/database.ts";
-import { migrateUp } from "../services/lib/db/migrate.ts";
-import { createLogger } from "../services/lib/log.ts";
-import { inProcessTransport } from "../services/lib/rpc/in-process.ts";
-import { sendServiceToken } from "../services/lib/rpc/service-token.ts";
+import { createStore, type Store } from "../lib/redis/index.ts";
+import type { Database } from "../lib/db/database.ts";
+import { migrateUp } from "../lib/db/migrate.ts";
+import { createLogger } from "../lib/log.ts";
+import { inProcessTransport } from "../lib/rpc/in-process.ts";
+import { sendServiceToken } from "../lib/rpc/service-token.ts";
 import { userRoutes } from "../services/user/user.rpc.ts";
 import { testRedisUrl } from "./backends.ts";
 import { createTestDatabase } from "./databases.ts";

@@ -1,7 +1,7 @@
 // One JSON line per request: method, path (no query string), status, duration, request id, client
 // address and user id. Never headers or bodies, so no token or password can reach the log.
 import type { MiddlewareHandler } from "hono";
-import type { Logger } from "../../services/lib/log.ts";
+import type { Logger } from "../../lib/log.ts";
 
 /** accessLog writes the line after the response is ready. */
 export function accessLog(log: Logger): MiddlewareHandler {

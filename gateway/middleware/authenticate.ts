@@ -2,9 +2,9 @@
 // shared tokens module), remembered in a small bounded cache until it expires, and checked against
 // the auth service's revocation state in one store round trip on every request.
 import type { MiddlewareHandler } from "hono";
-import type { Store } from "../../services/lib/cache/types.ts";
-import { isRevoked } from "../../services/lib/revocation.ts";
-import type { AccessClaims } from "../../services/lib/tokens.ts";
+import type { Store } from "../../lib/redis/types.ts";
+import { isRevoked } from "../../lib/tokens/revocation.ts";
+import type { AccessClaims } from "../../lib/tokens/tokens.ts";
 import { bearerChallenge, ProblemError } from "../problem.ts";
 
 export type { AccessClaims };

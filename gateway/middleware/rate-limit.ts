@@ -2,7 +2,7 @@
 // Headers: X-RateLimit-Limit / -Remaining (the reference's) and the IETF RateLimit-Policy /
 // RateLimit fields. When the store is down the gateway fails closed: deny, with Retry-After.
 import type { MiddlewareHandler } from "hono";
-import type { Store } from "../../services/lib/cache/types.ts";
+import type { Store } from "../../lib/redis/types.ts";
 import { ProblemError } from "../problem.ts";
 
 export type RateLimitPolicy = { name: string; max: number; windowSeconds: number };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
-import { ServingStatus } from "../../services/lib/rpc/health.ts";
+import { ServingStatus } from "../../lib/rpc/health.ts";
 import { bodyOf, startTestStack, unreachableStore, type TestStack } from "../../test/stack.ts";
 
 let stack: TestStack;

@@ -1,9 +1,9 @@
 // The RPC edge of auth.v1.AuthService: validates and normalizes requests, maps results to proto.
-// Domain errors become Connect codes in errorInterceptor (services/lib/rpc/errors.ts).
+// Domain errors become Connect codes in errorInterceptor (lib/rpc/errors.ts).
 import type { ConnectRouter } from "@connectrpc/connect";
 import { z } from "zod";
 import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
-import { check, email, name, password } from "../lib/validation.ts";
+import { check, email, name, password } from "../../lib/validation.ts";
 import * as auth from "./auth.ts";
 import type { AuthDeps, Session } from "./auth.ts";
 

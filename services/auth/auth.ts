@@ -4,12 +4,12 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { UserResponseSchema, type InternalUserResponse, type UserResponse, type UserService } from "../../gen/user/v1/user_pb.ts";
-import type { Store } from "../lib/cache/index.ts";
-import { InvalidArgumentError, UnauthenticatedError } from "../lib/errors.ts";
-import type { Logger } from "../lib/log.ts";
-import { isRevoked, revokeToken } from "../lib/revocation.ts";
-import { SERVICE_TOKEN_HEADER } from "../lib/rpc/service-token.ts";
-import { AccessTokenExpiredError, type AccessClaims, type AccessTokens } from "../lib/tokens.ts";
+import type { Store } from "../../lib/redis/index.ts";
+import { InvalidArgumentError, UnauthenticatedError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import { isRevoked, revokeToken } from "../../lib/tokens/revocation.ts";
+import { SERVICE_TOKEN_HEADER } from "../../lib/rpc/service-token.ts";
+import { AccessTokenExpiredError, type AccessClaims, type AccessTokens } from "../../lib/tokens/tokens.ts";
 import type { Passwords } from "./passwords.ts";
 import type { RefreshTokens } from "./refresh.ts";
 

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError } from "../lib/config.ts";
+import { ConfigError } from "../../lib/config/config.ts";
 import { loadAuthEnv } from "./env.ts";
 
 const SECRETS = { JWT_SECRET: "env-test-jwt-secret-0123456789abcdefghij", INTERNAL_SERVICE_TOKEN: "env-test-internal-token-0123456789abc" };

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { commonEnv, parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenLifetimeEnv } from "../lib/config.ts";
-import { devSecret } from "../lib/secrets.ts";
-import { accessTokenEnv } from "../lib/tokens.ts";
+import { commonEnv, parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { devSecret } from "../../lib/config/secrets.ts";
+import { accessTokenEnv } from "../../lib/tokens/tokens.ts";
 
 export const authEnvSchema = z.object({
   ...commonEnv,

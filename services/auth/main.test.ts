@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { baseEnv, cleanup, dataDir, run, startBinary } from "../../test/binaries.ts";
-import { grpcJsClient, grpcJsMethod, grpcJsUnary } from "../lib/rpc/test-grpc-js.ts";
+import { grpcJsClient, grpcJsMethod, grpcJsUnary } from "../../test/grpc-js.ts";
 
 const method = (name: string) => grpcJsMethod("auth/v1/auth.proto", "auth.v1.AuthService", name);
 const register = method("Register");

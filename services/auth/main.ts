@@ -2,11 +2,11 @@
 // auth-service: registers, signs in and out, issues and checks tokens; serves auth.v1.AuthService.
 import { createClient } from "@connectrpc/connect";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { storeFromEnv } from "../lib/cache/index.ts";
-import { parseFlags, portFlag, runCli, UsageError } from "../lib/cli.ts";
-import { createLogger } from "../lib/log.ts";
-import { createRpcTransport } from "../lib/rpc/client.ts";
-import { onShutdown } from "../lib/rpc/signals.ts";
+import { storeFromEnv } from "../../lib/redis/index.ts";
+import { parseFlags, portFlag, runCli, UsageError } from "../../lib/cli.ts";
+import { createLogger } from "../../lib/log.ts";
+import { createRpcTransport } from "../../lib/rpc/client.ts";
+import { onShutdown } from "../../lib/shutdown/shutdown.ts";
 import { loadAuthEnv } from "./env.ts";
 import { startAuthService } from "./service.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ResourceExhaustedError } from "../lib/errors.ts";
+import { ResourceExhaustedError } from "../../lib/errors.ts";
 import { createPasswords, type Argon2Params, type Hasher } from "./passwords.ts";
 
 /** spyHasher is Bun.password with a record of every verification. */

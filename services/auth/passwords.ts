@@ -2,7 +2,7 @@
 // queues briefly and then fails fast (ResourceExhausted → 503 + Retry-After at the gateway)
 // instead of starving every other request of CPU.
 import pLimit from "p-limit";
-import { ResourceExhaustedError } from "../lib/errors.ts";
+import { ResourceExhaustedError } from "../../lib/errors.ts";
 import { THREADS, threadHasher } from "./argon2-threads.ts";
 
 /** OWASP_ARGON2ID is OWASP's Argon2id recommendation: 19 MiB, 2 iterations, 1 lane. */

@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
-import { describeStores } from "../lib/cache/test-stores.ts";
-import type { Store } from "../lib/cache/index.ts";
-import { UnauthenticatedError } from "../lib/errors.ts";
-import { revokeUser } from "../lib/revocation.ts";
+import { describeStores } from "../../test/stores.ts";
+import type { Store } from "../../lib/redis/index.ts";
+import { UnauthenticatedError } from "../../lib/errors.ts";
+import { revokeUser } from "../../lib/tokens/revocation.ts";
 import { silentLog } from "../../test/services.ts";
 import { createRefreshTokens, type RefreshTokenOptions } from "./refresh.ts";
 

@@ -5,10 +5,10 @@
 // user out. The child is derived from the parent (HMAC), so a parent presented again in the window
 // gets the *same* child back: still one live member, and no plaintext is ever stored.
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { LockTimeoutError, type Store } from "../lib/cache/index.ts";
-import { ResourceExhaustedError, UnauthenticatedError } from "../lib/errors.ts";
-import type { Logger } from "../lib/log.ts";
-import { isUserRevoked } from "../lib/revocation.ts";
+import { LockTimeoutError, type Store } from "../../lib/redis/index.ts";
+import { ResourceExhaustedError, UnauthenticatedError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import { isUserRevoked } from "../../lib/tokens/revocation.ts";
 
 export type RefreshTokenOptions = {
   store: Store;

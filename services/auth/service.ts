@@ -3,12 +3,12 @@
 import type { Client } from "@connectrpc/connect";
 import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
 import type { UserService } from "../../gen/user/v1/user_pb.ts";
-import type { Store } from "../lib/cache/index.ts";
-import type { Logger } from "../lib/log.ts";
-import { errorInterceptor } from "../lib/rpc/errors.ts";
-import { probeDependency } from "../lib/rpc/probe.ts";
-import { startRpcServer, type RpcServer } from "../lib/rpc/server.ts";
-import { createAccessTokens, type AccessTokenOptions } from "../lib/tokens.ts";
+import type { Store } from "../../lib/redis/index.ts";
+import type { Logger } from "../../lib/log.ts";
+import { errorInterceptor } from "../../lib/rpc/errors.ts";
+import { probeDependency } from "../../lib/rpc/probe.ts";
+import { startRpcServer, type RpcServer } from "../../lib/rpc/server.ts";
+import { createAccessTokens, type AccessTokenOptions } from "../../lib/tokens/tokens.ts";
 import { authRoutes } from "./auth.rpc.ts";
 import type { AuthDeps } from "./auth.ts";
 import { createPasswords, type PasswordOptions } from "./passwords.ts";

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenLifetimeEnv } from "../lib/config.ts";
-import { databaseEnv } from "../lib/db/migrate-cli.ts";
-import { devSecret } from "../lib/secrets.ts";
+import { parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { databaseEnv } from "../../lib/db/migrate-cli.ts";
+import { devSecret } from "../../lib/config/secrets.ts";
 
 export const userEnvSchema = z.object({ ...databaseEnv, ...redisEnv, ...serviceTokenEnv, ...tokenLifetimeEnv, ...serverHostEnv, ...shutdownEnv });
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bun
 // user-service: owns the users table; serves user.v1.UserService (gRPC, gRPC-Web, Connect).
-import { parseFlags, portFlag, runCli, UsageError } from "../lib/cli.ts";
-import { storeFromEnv } from "../lib/cache/index.ts";
-import { openDatabase } from "../lib/db/database.ts";
-import { migrateCommand, pgliteDir } from "../lib/db/migrate-cli.ts";
-import { createLogger } from "../lib/log.ts";
-import { onShutdown } from "../lib/rpc/signals.ts";
+import { parseFlags, portFlag, runCli, UsageError } from "../../lib/cli.ts";
+import { storeFromEnv } from "../../lib/redis/index.ts";
+import { openDatabase } from "../../lib/db/database.ts";
+import { migrateCommand, pgliteDir } from "../../lib/db/migrate-cli.ts";
+import { createLogger } from "../../lib/log.ts";
+import { onShutdown } from "../../lib/shutdown/shutdown.ts";
 import { loadUserEnv } from "./env.ts";
 import { startUserService } from "./service.ts";
 

@@ -1,12 +1,12 @@
 // startUserService wires the user service onto its RPC server; used by the user-service binary
 // and by `combined`, which shares the database and store and also calls the routes in-process.
-import type { Store } from "../lib/cache/types.ts";
-import type { Database } from "../lib/db/database.ts";
-import { migrateUp } from "../lib/db/migrate.ts";
-import type { Logger } from "../lib/log.ts";
-import { errorInterceptor } from "../lib/rpc/errors.ts";
-import { probeDependency } from "../lib/rpc/probe.ts";
-import { startRpcServer, type RpcServer } from "../lib/rpc/server.ts";
+import type { Store } from "../../lib/redis/types.ts";
+import type { Database } from "../../lib/db/database.ts";
+import { migrateUp } from "../../lib/db/migrate.ts";
+import type { Logger } from "../../lib/log.ts";
+import { errorInterceptor } from "../../lib/rpc/errors.ts";
+import { probeDependency } from "../../lib/rpc/probe.ts";
+import { startRpcServer, type RpcServer } from "../../lib/rpc/server.ts";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
 import { userRoutes } from "./user.rpc.ts";
 

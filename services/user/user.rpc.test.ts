@@ -4,9 +4,9 @@ import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { toBinary } from "@bufbuild/protobuf";
 import { ListUsersResponseSchema, UserResponseSchema, UserService, UserState } from "../../gen/user/v1/user_pb.ts";
 import { inProcessTransport, startTestUserService, type TestUserService } from "../../test/services.ts";
-import { sendServiceToken } from "../lib/rpc/service-token.ts";
-import { errorInterceptor } from "../lib/rpc/errors.ts";
-import { isUserRevoked } from "../lib/revocation.ts";
+import { sendServiceToken } from "../../lib/rpc/service-token.ts";
+import { errorInterceptor } from "../../lib/rpc/errors.ts";
+import { isUserRevoked } from "../../lib/tokens/revocation.ts";
 
 let svc: TestUserService;
 beforeAll(async () => {

@@ -4,9 +4,9 @@ import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { z } from "zod";
 import type { User } from "../../gen/prisma/client.ts";
 import { UserService, UserState } from "../../gen/user/v1/user_pb.ts";
-import { InvalidArgumentError } from "../lib/errors.ts";
-import { checkServiceToken } from "../lib/rpc/service-token.ts";
-import { check, email, name, role, userId } from "../lib/validation.ts";
+import { InvalidArgumentError } from "../../lib/errors.ts";
+import { checkServiceToken } from "../../lib/rpc/service-token.ts";
+import { check, email, name, role, userId } from "../../lib/validation.ts";
 import * as users from "./user.ts";
 import type { PublicUser, UserDeps } from "./user.ts";
 

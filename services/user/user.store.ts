@@ -1,6 +1,6 @@
 // Queries on the users table. Every function takes a Db, so it runs inside or outside a
-// transaction. Emails arrive already normalized (see services/lib/validation.ts).
-import type { Db } from "../lib/db/database.ts";
+// transaction. Emails arrive already normalized (see lib/validation.ts).
+import type { Db } from "../../lib/db/database.ts";
 import type { Prisma, User } from "../../gen/prisma/client.ts";
 
 export type UserState = "active" | "deleted" | "all";

@@ -1,11 +1,11 @@
 // The user service's rules: validation and normalization, soft-delete semantics, the read-through
 // cache, and revoking a deleted user's tokens. Queries live in user.store.ts.
 import type { PrismaClient, User } from "../../gen/prisma/client.ts";
-import type { Store } from "../lib/cache/types.ts";
-import { isUniqueViolation } from "../lib/db/errors.ts";
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../lib/errors.ts";
-import type { Logger } from "../lib/log.ts";
-import { revokeUser } from "../lib/revocation.ts";
+import type { Store } from "../../lib/redis/types.ts";
+import { isUniqueViolation } from "../../lib/db/errors.ts";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import { revokeUser } from "../../lib/tokens/revocation.ts";
 import * as store from "./user.store.ts";
 
 export type UserDeps = {

@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { testDatabaseUrl, testRedisUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import type { Session, UserPageJson } from "../stack.ts";
-import { grpcJsClient, grpcJsMethod, grpcJsUnary } from "../../services/lib/rpc/test-grpc-js.ts";
+import { grpcJsClient, grpcJsMethod, grpcJsUnary } from "../grpc-js.ts";
 import {
   baseEnv,
   cleanup,

@@ -8,7 +8,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import postgres from "postgres";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.ts";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { createRpcTransport } from "../../services/lib/rpc/client.ts";
+import { createRpcTransport } from "../../lib/rpc/client.ts";
 import { testDatabaseUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bearer, bodyOf, expectProblem, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { createRpcTransport } from "../../services/lib/rpc/client.ts";
+import { createRpcTransport } from "../../lib/rpc/client.ts";
 import { testDatabaseUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bodyOf, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";
@@ -19,7 +19,7 @@ if (!testDatabaseUrl()) console.log("[fault: sigterm] skipped: needs PostgreSQL 
 
 const IN_FLIGHT = 4;
 // Past SHUTDOWN_TIMEOUT_SECONDS the servers give up on their calls; closing the database then
-// waits 2 s at most for the queries of those calls (services/lib/db/database.ts).
+// waits 2 s at most for the queries of those calls (lib/db/database.ts).
 const EXIT_BOUND_MS = 1000 + 2000 + 3000;
 
 describe.skipIf(!testDatabaseUrl())("SIGTERM during in-flight requests", () => {

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import * as rules from "../../../services/lib/validation.ts";
+import * as rules from "../../../lib/validation.ts";
 import { json, name, pick, TokenResponse } from "../../schemas.ts";
 
 const body = <T extends z.ZodType>(schema: T, required = true) => ({

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import * as rules from "../../../services/lib/validation.ts";
+import * as rules from "../../../lib/validation.ts";
 import { json, name, pick, Role, User } from "../../schemas.ts";
 
 const tags = ["Users"];

@@ -1,0 +1,51 @@
+// The command-line edge shared by every binary: parse flags strictly, print usage on --help, and
+// turn every known failure into one clear line on stderr and a non-zero exit — never a stack trace.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ConfigError } from "./config/config.ts";
+import { DatabaseUnavailableError, MigrationError } from "./db/errors.ts";
+
+/** UsageError is a mistake on the command line; the message says what to type instead. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** parseFlags is node:util parseArgs in strict mode, with its errors turned into UsageError. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.replace(/\. To specify.*$/s, "") : String(error));
+  }
+}
+
+/** portFlag reads a --port style flag, or the fallback when absent. */
+export function portFlag(value: string | boolean | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (typeof value !== "string" || !/^\d+$/.test(value) || port > 65535) throw new UsageError(`${flag} must be a port number (0-65535), got "${value}"`);
+  return port;
+}
+
+/** runCli runs main and maps failures to exit codes: 2 for usage and configuration, 1 otherwise. */
+export async function runCli(usage: string, main: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await main();
+    if (typeof code === "number") process.exitCode = code;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}\n\n${usage}`);
+      process.exit(2);
+    }
+    if (error instanceof ConfigError) {
+      console.error(`error: invalid configuration\n${error.problems.map((p) => `  - ${p}`).join("\n")}`);
+      process.exit(2);
+    }
+    if (error instanceof DatabaseUnavailableError || error instanceof MigrationError) {
+      console.error(`error: ${error.message}`);
+      process.exit(1);
+    }
+    const debug = process.env.LOG_LEVEL === "debug";
+    console.error(`error: ${debug && error instanceof Error ? error.stack : error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,129 @@
+// One database handle for both backends: PostgreSQL through @prisma/adapter-pg when DATABASE_URL
+// is set, the embedded PGlite (real Postgres in WebAssembly) under DATA_DIR otherwise. Store code
+// takes a `Db`, so the same functions run inside or outside `$transaction`, on either backend.
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import postgres from "postgres";
+import { PrismaClient, type Prisma } from "../../gen/prisma/client.ts";
+import { DatabaseUnavailableError } from "./errors.ts";
+import type { SqlRunner } from "./sql.ts";
+import { pgliteRunner, postgresRunner } from "./sql.ts";
+
+/** Db is what store functions take: the client itself or the client inside a transaction. */
+export type Db = PrismaClient | Prisma.TransactionClient;
+
+export type Database = {
+  kind: "postgres" | "pglite";
+  prisma: PrismaClient;
+  /** describe names the database for banners and errors, never with its password. */
+  describe(): string;
+  /** ping throws DatabaseUnavailableError unless a trivial query succeeds within the deadline. */
+  ping(): Promise<void>;
+  /** withSql lends a runner for multi-statement SQL (migrations) on the same database. */
+  withSql<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+};
+
+export type DatabaseOptions = {
+  /** PostgreSQL URL; undefined selects the embedded PGlite. */
+  url?: string;
+  /** Folder of the embedded database (PGlite), created when missing; "memory://" keeps it in memory. */
+  pgliteDir: string;
+  /** How long to wait for a connection before calling the database unavailable. */
+  connectTimeoutMs?: number;
+};
+
+/** openDatabase connects to PostgreSQL or opens the embedded PGlite. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.url ? openPostgres(options.url, options.connectTimeoutMs ?? 5000) : openPglite(options.pgliteDir);
+}
+
+/** describePostgresUrl gives host:port/database of a PostgreSQL URL, without credentials. */
+export function describePostgresUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
+}
+
+// How long close() waits for running queries before it gives up on them.
+const CLOSE_TIMEOUT_MS = 2000;
+
+function openPostgres(url: string, connectTimeoutMs: number): Database {
+  const where = describePostgresUrl(url);
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, max: 10 }),
+  });
+  const ping = async () => {
+    try {
+      await withDeadline(prisma.$queryRawUnsafe("select 1"), connectTimeoutMs);
+    } catch (error) {
+      throw unavailable(where, error);
+    }
+  };
+  return {
+    kind: "postgres",
+    prisma,
+    describe: () => `PostgreSQL ${where}`,
+    ping,
+    async withSql(fn) {
+      const sql = postgres(url, {
+        max: 1,
+        connect_timeout: Math.ceil(connectTimeoutMs / 1000),
+        onnotice: () => {},
+      });
+      try {
+        await sql`select 1`.catch((error: unknown) => {
+          throw unavailable(where, error);
+        });
+        return await fn(postgresRunner(sql));
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    },
+    async close() {
+      // Called after the servers have drained: a query still running belongs to a call that was
+      // given up on, and pg's pool.end() would wait for it forever (say, behind a lock).
+      await withDeadline(prisma.$disconnect(), CLOSE_TIMEOUT_MS).catch((error: unknown) => {
+        throw new Error(`closing PostgreSQL ${where}: abandoned queries still running after ${CLOSE_TIMEOUT_MS} ms`, { cause: error });
+      });
+    },
+  };
+}
+
+async function openPglite(dir: string): Promise<Database> {
+  if (!dir.startsWith("memory://")) mkdirSync(dir, { recursive: true });
+  const pglite = await PGlite.create(dir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    kind: "pglite",
+    prisma,
+    describe: () => `embedded PGlite at ${dir}`,
+    async ping() {
+      if (pglite.closed) throw new DatabaseUnavailableError("the embedded database is closed");
+      await pglite.query("select 1");
+    },
+    withSql: (fn) => fn(pgliteRunner(pglite)),
+    async close() {
+      await prisma.$disconnect();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+// The driver's own words (connection refused, unknown database, bad password) name the problem;
+// none of them contains the URL's password.
+function unavailable(where: string, error: unknown): DatabaseUnavailableError {
+  const reason = (error as { code?: string })?.code?.startsWith("E")
+    ? (error as { code: string }).code
+    : error instanceof Error ? error.message : String(error);
+  return new DatabaseUnavailableError(`DATABASE_URL: cannot reach PostgreSQL at ${where} (${reason})`, { cause: error });
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

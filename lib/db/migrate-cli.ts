@@ -1,0 +1,78 @@
+// `migrate up|down|status|fresh`, shared by `combined` and `user-service` (which owns the database).
+import { z } from "zod";
+import { commonEnv, parseEnv, postgresUrl } from "../config/config.ts";
+import { UsageError } from "../cli.ts";
+import { openDatabase, type Database } from "./database.ts";
+import { migrateDown, migrateFresh, migrateUp, migrationStatus } from "./migrate.ts";
+import type { SqlRunner } from "./sql.ts";
+import { join } from "node:path";
+
+export const MIGRATE_USAGE = `migrate <command>
+
+Commands:
+  up       apply pending migrations, printing each name
+  down     roll back the last applied migration (its down.sql)
+  status   list applied and pending migrations
+  fresh    drop everything in the database and re-apply all migrations
+
+Uses DATABASE_URL when set, else the embedded database under DATA_DIR (default .data).`;
+
+/** databaseEnv is the part of the environment that selects the database. */
+export const databaseEnv = {
+  ...commonEnv,
+  DATABASE_URL: postgresUrl.optional(),
+};
+
+/** pgliteDir is where the embedded database lives. */
+export const pgliteDir = (dataDir: string) => join(dataDir, "pglite");
+
+/** migrateCommand runs one migrate subcommand and prints what it did. */
+export async function migrateCommand(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (!action || args.includes("--help") || args.includes("-h")) {
+    if (!action) throw new UsageError("migrate needs a command: up, down, status or fresh");
+    console.log(MIGRATE_USAGE);
+    return;
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  const run = commands[action];
+  if (!run) throw new UsageError(`unknown migrate command "${action}": use up, down, status or fresh`);
+  const env = parseEnv(z.object(databaseEnv), { requiredInProduction: ["DATABASE_URL"] });
+  const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
+  try {
+    console.log(`Database: ${db.describe()}`);
+    await db.withSql(async (sql) => {
+      await run(sql, db);
+      await printSummary(sql);
+    });
+  } finally {
+    await db.close();
+  }
+}
+
+const commands: Record<string, (sql: SqlRunner, db: Database) => Promise<void>> = {
+  async up(sql) {
+    const applied = await migrateUp(sql, (name) => console.log(`  applied  ${name}`));
+    if (applied.length === 0) console.log("Nothing to apply.");
+  },
+  async down(sql) {
+    const name = await migrateDown(sql);
+    console.log(name ? `  rolled back  ${name}` : "Nothing to roll back.");
+  },
+  async status(sql) {
+    const status = await migrationStatus(sql);
+    for (const m of status.applied) console.log(`  applied  ${m.name}  (${m.finishedAt.toISOString()})`);
+    for (const name of status.pending) console.log(`  pending  ${name}`);
+    for (const name of status.modified) console.log(`  warning: ${name} was edited after it was applied`);
+    for (const name of status.unknown) console.log(`  warning: ${name} is applied but not in this build`);
+  },
+  async fresh(sql) {
+    console.log("  dropped everything");
+    await migrateFresh(sql, (name) => console.log(`  applied  ${name}`));
+  },
+};
+
+async function printSummary(sql: SqlRunner): Promise<void> {
+  const { applied, pending } = await migrationStatus(sql);
+  console.log(`${applied.length} applied, ${pending.length} pending.`);
+}

@@ -1,0 +1,50 @@
+// The RPC edge's one error table: domain errors → Connect codes. Anything unknown becomes Internal
+// with a generic message (the details go to the log, never to the client).
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { isDatabaseUnavailable } from "../db/errors.ts";
+import { CacheUnavailableError } from "../redis/errors.ts";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  UnauthenticatedError,
+} from "../errors.ts";
+import type { Logger } from "../log.ts";
+
+const CODES: [new (...args: never[]) => Error, Code][] = [
+  [InvalidArgumentError, Code.InvalidArgument],
+  [NotFoundError, Code.NotFound],
+  [AlreadyExistsError, Code.AlreadyExists],
+  [FailedPreconditionError, Code.FailedPrecondition],
+  [UnauthenticatedError, Code.Unauthenticated],
+  [PermissionDeniedError, Code.PermissionDenied],
+  [CacheUnavailableError, Code.Unavailable],
+];
+
+/** toConnectError maps a thrown value to the ConnectError a client sees. */
+export function toConnectError(error: unknown, log?: Logger): ConnectError {
+  if (error instanceof ConnectError) return error;
+  // The client (the gateway) turns this into Retry-After.
+  if (error instanceof ResourceExhaustedError) {
+    return new ConnectError(error.message, Code.ResourceExhausted, { "retry-after": String(error.retryAfterSeconds) }, undefined, error);
+  }
+  const match = CODES.find(([type]) => error instanceof type);
+  if (match && error instanceof Error) return new ConnectError(error.message, match[1], undefined, undefined, error);
+  if (isDatabaseUnavailable(error)) return new ConnectError("the database is unavailable", Code.Unavailable, undefined, undefined, error);
+  log?.error("unexpected error", { error });
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+}
+
+/** errorInterceptor applies toConnectError to every call a server handles. */
+export function errorInterceptor(log?: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (error) {
+      throw toConnectError(error, log);
+    }
+  };
+}
