@@ -20,9 +20,7 @@ process.env.PRISMA_SCHEMA_ENGINE_BINARY ||= fromHere("prisma/engine/schema-engin
 const url = process.env.DATABASE_URL || undefined;
 const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
 if (!url && (command === "migrate" || command === "db" || command === "studio")) {
-  throw new Error(
-    "DATABASE_URL is not set. Set it (or put it in .env), e.g. DATABASE_URL=postgresql://postgres@127.0.0.1:5432/app",
-  );
+  throw new Error("DATABASE_URL is not set. Set it (or put it in .env), e.g. DATABASE_URL=postgresql://postgres@127.0.0.1:5432/app");
 }
 
 export default defineConfig({

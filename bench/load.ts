@@ -34,12 +34,33 @@ const wrk: LoadTool = {
   name: "wrk",
   async run(spec, pin) {
     const headers = Object.entries(spec.headers ?? {}).flatMap(([k, v]) => ["-H", `${k}: ${v}`]);
-    const cmd = [...pin, "wrk", "-t1", `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.seconds))}s`, "--timeout", "10s", "-s", WRK_SCRIPT, ...headers, spec.url];
-    return parseResult(await output(cmd, { BENCH_METHOD: spec.method ?? "GET", BENCH_BODY: spec.body ?? "", BENCH_PACE_MS: String(spec.paceMs ?? 0) }));
+    const cmd = [
+      ...pin,
+      "wrk",
+      "-t1",
+      `-c${spec.connections}`,
+      `-d${Math.max(1, Math.round(spec.seconds))}s`,
+      "--timeout",
+      "10s",
+      "-s",
+      WRK_SCRIPT,
+      ...headers,
+      spec.url,
+    ];
+    return parseResult(
+      await output(cmd, { BENCH_METHOD: spec.method ?? "GET", BENCH_BODY: spec.body ?? "", BENCH_PACE_MS: String(spec.paceMs ?? 0) }),
+    );
   },
 };
 
-type AutocannonJson = { requests: { total: number }; latency: { p50: number; p99: number }; errors: number; timeouts: number; non2xx: number; duration: number };
+type AutocannonJson = {
+  requests: { total: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  duration: number;
+};
 
 const autocannon: LoadTool = {
   name: "autocannon",
@@ -47,11 +68,32 @@ const autocannon: LoadTool = {
     const headers = Object.entries(spec.headers ?? {}).flatMap(([k, v]) => ["-H", `${k}=${v}`]);
     const rate = spec.paceMs ? ["-R", String(Math.round((spec.connections * 1000) / spec.paceMs))] : [];
     const body = spec.body === undefined ? [] : ["-b", spec.body];
-    const cmd = [...pin, process.execPath, AUTOCANNON, "--json", "-c", String(spec.connections), "-d", String(Math.max(1, Math.round(spec.seconds))), "-m", spec.method ?? "GET", ...body, ...headers, ...rate, spec.url];
+    const cmd = [
+      ...pin,
+      process.execPath,
+      AUTOCANNON,
+      "--json",
+      "-c",
+      String(spec.connections),
+      "-d",
+      String(Math.max(1, Math.round(spec.seconds))),
+      "-m",
+      spec.method ?? "GET",
+      ...body,
+      ...headers,
+      ...rate,
+      spec.url,
+    ];
     const json = (await output(cmd)).split("\n").find((line) => line.startsWith("{"));
     if (!json) throw new Error("autocannon printed no JSON result");
     const r = JSON.parse(json) as AutocannonJson;
-    return { requests: r.requests.total, durationUs: r.duration * 1e6, errors: r.errors + r.timeouts + r.non2xx, p50Us: r.latency.p50 * 1000, p99Us: r.latency.p99 * 1000 };
+    return {
+      requests: r.requests.total,
+      durationUs: r.duration * 1e6,
+      errors: r.errors + r.timeouts + r.non2xx,
+      p50Us: r.latency.p50 * 1000,
+      p99Us: r.latency.p99 * 1000,
+    };
   },
 };
 

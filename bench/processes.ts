@@ -13,7 +13,11 @@ export function pinning(): Pinning {
   const cores = navigator.hardwareConcurrency;
   const works = cores >= 2 && Bun.which("taskset") !== null && Bun.spawnSync(["taskset", "-c", "0", "true"]).exitCode === 0;
   if (!works) return { server: [], load: [], description: `none (${cores} cores${Bun.which("taskset") ? "" : ", no taskset"})` };
-  return { server: ["taskset", "-c", "0"], load: ["taskset", "-c", "1"], description: "taskset: servers on core 0, load generators on core 1" };
+  return {
+    server: ["taskset", "-c", "0"],
+    load: ["taskset", "-c", "1"],
+    description: "taskset: servers on core 0, load generators on core 1",
+  };
 }
 
 export type Proc = { name: string; pid: number; stop(): Promise<void>; log(): string };
@@ -23,7 +27,13 @@ const running = new Set<Proc>();
 /** spawn starts `bun <args>` from the repository root; its stdout and stderr go to logFile. */
 export function spawn(name: string, args: string[], options: { env: Record<string, string>; pin: string[]; logFile: string }): Proc {
   const fd = openSync(options.logFile, "a");
-  const proc = Bun.spawn([...options.pin, process.execPath, ...args], { cwd: ROOT, env: options.env, stdin: "ignore", stdout: fd, stderr: fd });
+  const proc = Bun.spawn([...options.pin, process.execPath, ...args], {
+    cwd: ROOT,
+    env: options.env,
+    stdin: "ignore",
+    stdout: fd,
+    stderr: fd,
+  });
   closeSync(fd); // the child has its own copy
   const handle: Proc = {
     name,

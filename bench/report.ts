@@ -61,7 +61,9 @@ export function targets(items: Target[]): string {
       continue;
     }
     const pass = goal.op === ">=" ? value >= goal.value : value <= goal.value;
-    lines.push(`| ${label} | ${shown} | ${goal.op === ">=" ? "≥" : "≤"} ${goal.value}× | ${Number.isFinite(value) && pass ? "PASS" : "MISS"} |`);
+    lines.push(
+      `| ${label} | ${shown} | ${goal.op === ">=" ? "≥" : "≤"} ${goal.value}× | ${Number.isFinite(value) && pass ? "PASS" : "MISS"} |`,
+    );
   }
   return lines.join("\n");
 }

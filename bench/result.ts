@@ -17,7 +17,13 @@ export function parseResult(output: string): LoadResult {
   if (!line) throw new Error(`no result line in the load tool's output:\n${output.slice(-2000)}`);
   const parsed = JSON.parse(line.slice(MARK.length)) as { [K in keyof LoadResult]: number | null };
   const num = (value: number | null) => value ?? Number.NaN; // JSON turns NaN (no samples) into null
-  return { requests: num(parsed.requests), durationUs: num(parsed.durationUs), errors: num(parsed.errors), p50Us: num(parsed.p50Us), p99Us: num(parsed.p99Us) };
+  return {
+    requests: num(parsed.requests),
+    durationUs: num(parsed.durationUs),
+    errors: num(parsed.errors),
+    p50Us: num(parsed.p50Us),
+    p99Us: num(parsed.p99Us),
+  };
 }
 
 /** percentile of unsorted samples (nearest rank); NaN when there are none. */

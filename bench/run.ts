@@ -64,14 +64,24 @@ async function measure(label: string, pids: () => number[], run: () => Promise<L
   const cpu = cpuSeconds(pids()) - cpuBefore;
   sample();
   clearInterval(timer);
-  const row = { label, result, rssBytes: rss || Number.NaN, cpuUsPerRequest: opts.cpu === false ? Number.NaN : (cpu * 1e6) / result.requests };
+  const row = {
+    label,
+    result,
+    rssBytes: rss || Number.NaN,
+    cpuUsPerRequest: opts.cpu === false ? Number.NaN : (cpu * 1e6) / result.requests,
+  };
   rows.set(label, row);
   console.error(`[bench] ${label}: ${Math.round(rps(result))} req/s, ${result.errors} errors`);
   return row;
 }
 
 /** measureLoad warms the processes up with the same load (outside the measurement), then measures it. */
-async function measureLoad(label: string, pids: () => number[], spec: Omit<LoadSpec, "seconds">, opts: { warm?: boolean; cpu?: boolean } = {}): Promise<Row> {
+async function measureLoad(
+  label: string,
+  pids: () => number[],
+  spec: Omit<LoadSpec, "seconds">,
+  opts: { warm?: boolean; cpu?: boolean } = {},
+): Promise<Row> {
   if (opts.warm !== false && WARMUP_SECONDS > 0) await tool.run({ ...spec, seconds: WARMUP_SECONDS }, pin.load);
   return measure(label, pids, () => tool.run({ ...spec, seconds: SECONDS }, pin.load), opts);
 }
@@ -99,25 +109,36 @@ try {
   {
     const [gw, auth, user] = freePorts(3) as [number, number, number];
     const base = `http://127.0.0.1:${gw}`;
-    const combined = spawn("combined", ["combined/main.ts", "serve", "--gateway-port", String(gw), "--auth-port", String(auth), "--user-port", String(user)], {
-      env,
-      pin: pin.server,
-      logFile: join(dir, "combined.log"),
-    });
+    const combined = spawn(
+      "combined",
+      ["combined/main.ts", "serve", "--gateway-port", String(gw), "--auth-port", String(auth), "--user-port", String(user)],
+      {
+        env,
+        pin: pin.server,
+        logFile: join(dir, "combined.log"),
+      },
+    );
     await waitFor("combined serve", httpOk(`${base}/health/live`), [combined], 60_000);
     const reg = await fetch(`${base}/auth/register`, json("POST", { email, password: PASSWORD, name: "Bench" }));
     if (reg.status !== 201) throw new Error(`register answered ${reg.status}: ${await reg.text()}`);
     const { access_token } = (await reg.json()) as { access_token: string };
     const me = { url: `${base}/users/me`, headers: { authorization: `Bearer ${access_token}` } };
     if (!(await fetch(me.url, { headers: me.headers })).ok) throw new Error("GET /users/me failed"); // and caches the user
-    const login = { url: `${base}/auth/login`, method: "POST" as const, headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: PASSWORD }) };
+    const login = {
+      url: `${base}/auth/login`,
+      method: "POST" as const,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    };
     const pids = () => [combined.pid];
 
     await measureLoad(SCENARIOS.meCombined, pids, { ...me, connections: CONNECTIONS });
     await measureLoad(SCENARIOS.login, pids, { ...login, connections: 4 });
     await measureLoad(SCENARIOS.probeIdle, pids, { ...me, ...PROBE });
     // The flood starts first and ends last, so the whole probe runs under it.
-    const flood = measure(SCENARIOS.flood, pids, () => tool.run({ ...login, connections: FLOOD_CONNECTIONS, seconds: SECONDS + 2 }, pin.load));
+    const flood = measure(SCENARIOS.flood, pids, () =>
+      tool.run({ ...login, connections: FLOOD_CONNECTIONS, seconds: SECONDS + 2 }, pin.load),
+    );
     await Bun.sleep(700);
     await measureLoad(SCENARIOS.probeFlood, pids, { ...me, ...PROBE }, { warm: false, cpu: false });
     await flood;
@@ -134,7 +155,12 @@ try {
   {
     const [gw, auth, user] = freePorts(3) as [number, number, number];
     const healthy = (port: number) => async () =>
-      (await fetch(`http://127.0.0.1:${port}/grpc.health.v1.Health/Check`, { ...json("POST", { service: "" }), signal: AbortSignal.timeout(1000) })).ok;
+      (
+        await fetch(`http://127.0.0.1:${port}/grpc.health.v1.Health/Check`, {
+          ...json("POST", { service: "" }),
+          signal: AbortSignal.timeout(1000),
+        })
+      ).ok;
     const procs: Proc[] = [];
     const start = (name: string, args: string[], extra: Record<string, string>) => {
       procs.push(spawn(name, args, { env: { ...env, ...extra }, pin: pin.server, logFile: join(dir, `${name}.log`) }));
@@ -143,7 +169,10 @@ try {
     await waitFor("user service", healthy(user), procs, 60_000);
     start("auth-service", ["services/auth/main.ts", "serve", "--port", String(auth)], { USER_SERVICE_URL: `http://127.0.0.1:${user}` });
     await waitFor("auth service", healthy(auth), procs);
-    start("gateway", ["gateway/main.ts", "serve", "--port", String(gw)], { AUTH_SERVICE_URL: `http://127.0.0.1:${auth}`, USER_SERVICE_URL: `http://127.0.0.1:${user}` });
+    start("gateway", ["gateway/main.ts", "serve", "--port", String(gw)], {
+      AUTH_SERVICE_URL: `http://127.0.0.1:${auth}`,
+      USER_SERVICE_URL: `http://127.0.0.1:${user}`,
+    });
     await waitFor("gateway", httpOk(`http://127.0.0.1:${gw}/health/live`), procs);
 
     const res = await fetch(`http://127.0.0.1:${gw}/auth/login`, json("POST", { email, password: PASSWORD }));
@@ -153,10 +182,20 @@ try {
     if (!(await fetch(me.url, { headers: me.headers })).ok) throw new Error("GET /users/me (split) failed");
 
     await measureLoad(SCENARIOS.meSplit, () => procs.map((p) => p.pid), { ...me, connections: CONNECTIONS });
-    const grpcArgs = (seconds: number) => ["bench/grpc-load.ts", `http://127.0.0.1:${user}`, session.user.id, String(CONNECTIONS), String(seconds)];
+    const grpcArgs = (seconds: number) => [
+      "bench/grpc-load.ts",
+      `http://127.0.0.1:${user}`,
+      session.user.id,
+      String(CONNECTIONS),
+      String(seconds),
+    ];
     if (WARMUP_SECONDS > 0) await loop(grpcArgs(WARMUP_SECONDS), pin.load).done;
     const direct = loop(grpcArgs(SECONDS), pin.load);
-    await measure(SCENARIOS.grpcDirect, () => [procs[0]!.pid], () => direct.done);
+    await measure(
+      SCENARIOS.grpcDirect,
+      () => [procs[0]!.pid],
+      () => direct.done,
+    );
     for (const p of procs.reverse()) await p.stop();
   }
 } catch (error) {

@@ -62,13 +62,25 @@ export async function serve(args: string[]): Promise<void> {
     tokenLifetimeSeconds: userEnv.JWT_EXPIRATION_HOURS * 3600,
     shutdownTimeoutMs: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
-  closers.push(() => db.close(), () => store.close(), user.close);
+  closers.push(
+    () => db.close(),
+    () => store.close(),
+    user.close,
+  );
   const auth = await startAuthService({
     store,
     log: log.child({ component: "auth-service" }),
-    users: createClient(UserService, inProcessTransport(user.routes, { clientInterceptors: [sendServiceToken(authEnv.INTERNAL_SERVICE_TOKEN)] })),
+    users: createClient(
+      UserService,
+      inProcessTransport(user.routes, { clientInterceptors: [sendServiceToken(authEnv.INTERNAL_SERVICE_TOKEN)] }),
+    ),
     internalToken: authEnv.INTERNAL_SERVICE_TOKEN,
-    jwt: { secret: authEnv.JWT_SECRET, expirationHours: authEnv.JWT_EXPIRATION_HOURS, issuer: authEnv.JWT_ISSUER, audience: authEnv.JWT_AUDIENCE },
+    jwt: {
+      secret: authEnv.JWT_SECRET,
+      expirationHours: authEnv.JWT_EXPIRATION_HOURS,
+      issuer: authEnv.JWT_ISSUER,
+      audience: authEnv.JWT_AUDIENCE,
+    },
     refreshTokenTtlDays: authEnv.REFRESH_TOKEN_TTL_DAYS,
     refreshReuseGraceSeconds: authEnv.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     host: authEnv.SERVER_HOST,

@@ -35,7 +35,9 @@ export async function usersCommand(args: string[]): Promise<void> {
 
 const usersEnv = z.object({ ...databaseEnv, ...redisEnv });
 
-async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>, env: z.output<typeof usersEnv>) => Promise<T>): Promise<T> {
+async function withDatabase<T>(
+  fn: (db: Awaited<ReturnType<typeof openDatabase>>, env: z.output<typeof usersEnv>) => Promise<T>,
+): Promise<T> {
   const env = parseEnv(usersEnv, { requiredInProduction: ["DATABASE_URL"] });
   const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
   try {
@@ -68,7 +70,9 @@ async function forgetCachedUser(env: RedisEnv, id: string): Promise<void> {
   try {
     await redis.cache.invalidateUser(id);
   } catch (error) {
-    console.error(`warning: could not clear the cached user in ${redis.describe()} (${error instanceof Error ? error.message : error}); the services show the new role within an hour`);
+    console.error(
+      `warning: could not clear the cached user in ${redis.describe()} (${error instanceof Error ? error.message : error}); the services show the new role within an hour`,
+    );
   } finally {
     await redis.close();
   }
@@ -89,7 +93,12 @@ async function create(args: string[]): Promise<void> {
   const hash = await (await createPasswords()).hash(secret);
   await withDatabase(async (db) => {
     try {
-      const user = await store.create(db.prisma, { email: address, passwordHash: hash, name: displayName, role: values.admin ? "admin" : "user" });
+      const user = await store.create(db.prisma, {
+        email: address,
+        passwordHash: hash,
+        name: displayName,
+        role: values.admin ? "admin" : "user",
+      });
       console.log(`created ${user.role} ${user.email} (${user.id})`);
     } catch (error) {
       if (isUniqueViolation(error)) throw new Error(`an active user with email ${address} already exists`);

@@ -115,7 +115,10 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
       USER_SERVICE_URL: "http://user-service:50052",
     });
     const databaseUrl = `postgresql://app:${SECRETS.POSTGRES_PASSWORD}@postgres:5432/app`;
-    expect(services["user-service"]!.environment).toMatchObject({ DATABASE_URL: databaseUrl, INTERNAL_SERVICE_TOKEN: SECRETS.INTERNAL_SERVICE_TOKEN });
+    expect(services["user-service"]!.environment).toMatchObject({
+      DATABASE_URL: databaseUrl,
+      INTERNAL_SERVICE_TOKEN: SECRETS.INTERNAL_SERVICE_TOKEN,
+    });
     expect(services.migrate!.environment).toEqual({ DATABASE_URL: databaseUrl });
   });
 });
@@ -123,10 +126,18 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
 test.skipIf(!compose)("every binary that opens Redis gets the same REDIS_KEY_PREFIX, empty unless set", () => {
   const prefixes = (file: string, env: Record<string, string>) => {
     const services = config(file, env).services();
-    return Object.fromEntries(Object.entries(services).filter(([, service]) => service.environment?.REDIS_URL).map(([name, service]) => [name, service.environment?.REDIS_KEY_PREFIX]));
+    return Object.fromEntries(
+      Object.entries(services)
+        .filter(([, service]) => service.environment?.REDIS_URL)
+        .map(([name, service]) => [name, service.environment?.REDIS_KEY_PREFIX]),
+    );
   };
   expect(prefixes("docker-compose.yml", SECRETS)).toEqual({ gateway: "", "auth-service": "", "user-service": "" });
-  expect(prefixes("docker-compose.yml", { ...SECRETS, REDIS_KEY_PREFIX: "shop:" })).toEqual({ gateway: "shop:", "auth-service": "shop:", "user-service": "shop:" });
+  expect(prefixes("docker-compose.yml", { ...SECRETS, REDIS_KEY_PREFIX: "shop:" })).toEqual({
+    gateway: "shop:",
+    "auth-service": "shop:",
+    "user-service": "shop:",
+  });
   expect(prefixes("docker-compose.dev.yml", { REDIS_KEY_PREFIX: "dev:" })).toEqual({ combined: "dev:" });
 });
 

@@ -43,7 +43,8 @@ describe("healthcheck", () => {
 
   test("the command exits 0 when healthy and 1 when not", async () => {
     // Async spawn: the servers under test live in this process's event loop.
-    const run = (target: string) => Bun.spawn(["bun", `${import.meta.dir}/healthcheck.ts`, target], { stdout: "ignore", stderr: "ignore" }).exited;
+    const run = (target: string) =>
+      Bun.spawn(["bun", `${import.meta.dir}/healthcheck.ts`, target], { stdout: "ignore", stderr: "ignore" }).exited;
     expect(await run(`http://127.0.0.1:${http.port}/health`)).toBe(0);
     expect(await run(`grpc://127.0.0.1:${rpc.port}`)).toBe(0);
     expect(await run(`http://127.0.0.1:${http.port}/nope`)).toBe(1);

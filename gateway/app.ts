@@ -30,14 +30,33 @@ export function createApp(deps: GatewayDeps) {
   app.use(accessLog(deps.log));
   app.use(secureHeaders({ contentSecurityPolicy: undefined, crossOriginEmbedderPolicy: false }));
   if (deps.corsOrigins.length > 0) {
-    app.use(cors({ origin: deps.corsOrigins.includes("*") ? "*" : deps.corsOrigins, exposeHeaders: ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "RateLimit", "RateLimit-Policy", "Retry-After", "ETag"], maxAge: 600 }));
+    app.use(
+      cors({
+        origin: deps.corsOrigins.includes("*") ? "*" : deps.corsOrigins,
+        exposeHeaders: [
+          "X-Request-Id",
+          "X-RateLimit-Limit",
+          "X-RateLimit-Remaining",
+          "RateLimit",
+          "RateLimit-Policy",
+          "Retry-After",
+          "ETag",
+        ],
+        maxAge: 600,
+      }),
+    );
   }
 
   // noStore goes first so that it also marks the 429, 413 and 415 answered by the middleware after it.
-  app.use("/auth/*", async function noStore(c, next) {
-    await next();
-    c.header("Cache-Control", "no-store");
-  }, rateLimit(deps.store, deps.limits.auth), jsonBody(16 * KiB));
+  app.use(
+    "/auth/*",
+    async function noStore(c, next) {
+      await next();
+      c.header("Cache-Control", "no-store");
+    },
+    rateLimit(deps.store, deps.limits.auth),
+    jsonBody(16 * KiB),
+  );
   app.use("/users", rateLimit(deps.store, deps.limits.users), jsonBody(1024 * KiB));
   app.use("/users/*", rateLimit(deps.store, deps.limits.users), jsonBody(1024 * KiB));
   app.on("GET", ["/users", "/users/*"], etag);

@@ -8,7 +8,15 @@ import { parseTrustedProxies } from "./middleware/client-ip.ts";
 const count = (name: string, fallback: number) =>
   z.coerce.number(`must be a number`).int("must be a whole number").positive(`must be positive`).default(fallback).describe(name);
 const serviceUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
-const list = z.string().default("").transform((value) => value.split(",").map((s) => s.trim()).filter(Boolean));
+const list = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 
 export const gatewayEnvSchema = z.object({
   ...commonEnv,
@@ -31,7 +39,10 @@ export const gatewayEnvSchema = z.object({
       try {
         return parseTrustedProxies(value);
       } catch (error) {
-        ctx.addIssue({ code: "custom", message: `must be comma-separated IP addresses or CIDR ranges (${error instanceof Error ? error.message : error})` });
+        ctx.addIssue({
+          code: "custom",
+          message: `must be comma-separated IP addresses or CIDR ranges (${error instanceof Error ? error.message : error})`,
+        });
         return z.NEVER;
       }
     }),

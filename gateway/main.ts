@@ -28,7 +28,12 @@ await runCli(USAGE, async () => {
   const port = portFlag(values.port, "--port", env.SERVER_PORT);
   const log = createLogger({ service: "gateway" });
   const store = storeFromEnv(env);
-  const tokens = createAccessTokens({ secret: env.JWT_SECRET, expirationHours: env.JWT_EXPIRATION_HOURS, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+  const tokens = createAccessTokens({
+    secret: env.JWT_SECRET,
+    expirationHours: env.JWT_EXPIRATION_HOURS,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+  });
   const passwords = await createPasswords();
   const clients = serviceClients({
     auth: createRpcTransport(env.AUTH_SERVICE_URL, { timeoutMs: env.SERVICE_TIMEOUT_MS }),

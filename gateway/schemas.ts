@@ -48,7 +48,15 @@ export const Problem = z
 
 // Each status gets its own example, so the documentation doesn't show a 422 body under a 401.
 const problem = (status: number, description: string, instance: string, detail: string, errors?: { field: string; message: string }[]) => {
-  const example = { type: "about:blank", title: STATUS_CODES[status], status, detail, instance, request_id: "6f1c2a9e-1b7d-4c1e-9a55-2f0f7d0c9b1a", ...(errors && { errors }) };
+  const example = {
+    type: "about:blank",
+    title: STATUS_CODES[status],
+    status,
+    detail,
+    instance,
+    request_id: "6f1c2a9e-1b7d-4c1e-9a55-2f0f7d0c9b1a",
+    ...(errors && { errors }),
+  };
   return { description, content: { "application/problem+json": { schema: Problem, example } } };
 };
 
@@ -57,13 +65,22 @@ export const problems = {
   400: problem(400, "Malformed JSON", "/auth/login", "Malformed JSON in request body"),
   401: problem(401, "Missing, invalid, expired or revoked access token", "/users/me", "the access token has expired"),
   403: problem(403, "Authenticated but not allowed (admin only)", "/users", "this operation requires the admin role"),
-  404: problem(404, "No such user (or not yours)", "/users/0192f5d2-8c4e-7b6a-9d3e-5f1a2b3c4d5e", "no user with id 0192f5d2-8c4e-7b6a-9d3e-5f1a2b3c4d5e"),
+  404: problem(
+    404,
+    "No such user (or not yours)",
+    "/users/0192f5d2-8c4e-7b6a-9d3e-5f1a2b3c4d5e",
+    "no user with id 0192f5d2-8c4e-7b6a-9d3e-5f1a2b3c4d5e",
+  ),
   409: problem(409, "Conflicts with an existing user", "/auth/register", "an active user with email ada@example.com already exists"),
   413: problem(413, "Request body too large", "/auth/register", "the request body is larger than 16384 bytes"),
   415: problem(415, "Request body is not application/json", "/auth/login", "the request body must be application/json, not text/plain"),
-  422: problem(422, "Validation failed; `errors` lists each field", "/auth/register", "the request is invalid: email must be a valid email address", [
-    { field: "email", message: "must be a valid email address" },
-  ]),
+  422: problem(
+    422,
+    "Validation failed; `errors` lists each field",
+    "/auth/register",
+    "the request is invalid: email must be a valid email address",
+    [{ field: "email", message: "must be a valid email address" }],
+  ),
   429: problem(429, "Rate limit exceeded; see Retry-After", "/auth/login", "too many requests: at most 10 per 60 s; retry after 42 s"),
   503: problem(503, "A backing service is unavailable; see Retry-After", "/users/me", "a backing service is unavailable; retry shortly"),
 } as const;

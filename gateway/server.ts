@@ -4,7 +4,10 @@ import type { GatewayDeps } from "./deps.ts";
 import { createApp } from "./app.ts";
 import { PortInUseError } from "../lib/rpc/server.ts";
 
-export function serveGateway(deps: Omit<GatewayDeps, "isShuttingDown">, options: { host: string; port: number; shutdownTimeoutSeconds: number }) {
+export function serveGateway(
+  deps: Omit<GatewayDeps, "isShuttingDown">,
+  options: { host: string; port: number; shutdownTimeoutSeconds: number },
+) {
   let shuttingDown = false;
   const app = createApp({ ...deps, isShuttingDown: () => shuttingDown });
   let server: ReturnType<typeof Bun.serve>;

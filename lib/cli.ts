@@ -22,7 +22,8 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(ar
 export function portFlag(value: string | boolean | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const port = Number(value);
-  if (typeof value !== "string" || !/^\d+$/.test(value) || port > 65535) throw new UsageError(`${flag} must be a port number (0-65535), got "${value}"`);
+  if (typeof value !== "string" || !/^\d+$/.test(value) || port > 65535)
+    throw new UsageError(`${flag} must be a port number (0-65535), got "${value}"`);
   return port;
 }
 

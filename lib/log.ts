@@ -13,10 +13,12 @@ export function createLogger(
   base: Record<string, unknown>,
   level: Level = (process.env.LOG_LEVEL as Level) in order ? (process.env.LOG_LEVEL as Level) : "info",
 ): Logger {
-  const write = (at: Level) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (order[at] < order[level]) return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: at, ...base, msg, ...redact(fields) })}\n`);
-  };
+  const write =
+    (at: Level) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (order[at] < order[level]) return;
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: at, ...base, msg, ...redact(fields) })}\n`);
+    };
   return {
     debug: write("debug"),
     info: write("info"),

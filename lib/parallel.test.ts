@@ -48,13 +48,18 @@ test("batch hands out chunks of size, one at a time by default, results concaten
 test("batch runs up to concurrency chunks at once and handles an empty list", async () => {
   let running = 0;
   let most = 0;
-  const results = await batch(Array.from({ length: 10 }, (_, i) => i), 2, async (chunk) => {
-    running++;
-    most = Math.max(most, running);
-    await Bun.sleep(5);
-    running--;
-    return chunk;
-  }, 2);
+  const results = await batch(
+    Array.from({ length: 10 }, (_, i) => i),
+    2,
+    async (chunk) => {
+      running++;
+      most = Math.max(most, running);
+      await Bun.sleep(5);
+      running--;
+      return chunk;
+    },
+    2,
+  );
   expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   expect(most).toBe(2);
   expect(await batch([], 5, async (chunk: number[]) => chunk)).toEqual([]);

@@ -9,11 +9,7 @@ function positiveInteger(name: string, value: number): void {
 
 /** mapLimited maps items through fn with at most `limit` calls in flight and returns the results
  * in input order; it rejects with the first failure (calls already started still finish). */
-export function mapLimited<T, R>(
-  items: Iterable<T>,
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
+export function mapLimited<T, R>(items: Iterable<T>, limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   positiveInteger("limit", limit);
   return pLimit(limit).map(items, fn);
 }

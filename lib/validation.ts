@@ -29,10 +29,7 @@ export const name = z
   );
 
 /** password is kept verbatim (no trimming) and holds 8 to 128 characters. */
-export const password = z
-  .string()
-  .min(8, "must be at least 8 characters")
-  .max(128, "must be at most 128 characters");
+export const password = z.string().min(8, "must be at least 8 characters").max(128, "must be at most 128 characters");
 
 /** role is one of the two roles. */
 export const role = z.enum(["user", "admin"], "must be user or admin");

@@ -2,7 +2,18 @@
 // must get exactly its status as an RFC 9457 problem, leak no secret, and never a 500 or a hang.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { INTERNAL_TOKEN } from "./services.ts";
-import { bearer, expectProblem, forgeToken, JWT_SECRET, PASSWORD, startTestStack, uniqueEmail, type Session, type TestGateway, type TestStack } from "./stack.ts";
+import {
+  bearer,
+  expectProblem,
+  forgeToken,
+  JWT_SECRET,
+  PASSWORD,
+  startTestStack,
+  uniqueEmail,
+  type Session,
+  type TestGateway,
+  type TestStack,
+} from "./stack.ts";
 
 let stack: TestStack;
 let alice: Session;
@@ -22,7 +33,8 @@ const send = (path: string, method: string, body: RequestInit["body"], headers: 
 const post = (path: string, body: string, headers?: Record<string, string>) => send(path, "POST", body, headers);
 const putAlice = (body: string, headers: Record<string, string> = {}) =>
   send(`/users/${alice.user.id}`, "PUT", body, { "content-type": json, ...bearer(alice), ...headers });
-const register = (fields: Record<string, unknown>) => post("/auth/register", JSON.stringify({ email: uniqueEmail(), password: PASSWORD, name: "Ada", ...fields }));
+const register = (fields: Record<string, unknown>) =>
+  post("/auth/register", JSON.stringify({ email: uniqueEmail(), password: PASSWORD, name: "Ada", ...fields }));
 const meWith = (token: string) => stack.fetch("/users/me", { headers: { authorization: `Bearer ${token}` } });
 /** stream sends bytes as a chunked body, so the server learns the size only while reading. */
 const stream = (bytes: number) =>
@@ -50,38 +62,105 @@ const cases: Case[] = [
   { name: "malformed JSON on PUT /users/{id}", status: 400, send: () => putAlice("{,}") },
   // Content types → 415
   { name: "text/plain on /auth/login", status: 415, send: () => post("/auth/login", "{}", { "content-type": "text/plain" }) },
-  { name: "a body without Content-Type on /auth/register", status: 415, send: () => send("/auth/register", "POST", new TextEncoder().encode("{}"), {}) },
-  { name: "a form on /auth/register", status: 415, send: () => send("/auth/register", "POST", new URLSearchParams({ email: "a@example.com" }), {}) },
-  { name: "application/xml on PUT /users/{id}", status: 415, send: () => putAlice("<name>x</name>", { "content-type": "application/xml" }) },
+  {
+    name: "a body without Content-Type on /auth/register",
+    status: 415,
+    send: () => send("/auth/register", "POST", new TextEncoder().encode("{}"), {}),
+  },
+  {
+    name: "a form on /auth/register",
+    status: 415,
+    send: () => send("/auth/register", "POST", new URLSearchParams({ email: "a@example.com" }), {}),
+  },
+  {
+    name: "application/xml on PUT /users/{id}",
+    status: 415,
+    send: () => putAlice("<name>x</name>", { "content-type": "application/xml" }),
+  },
   { name: "application/jsonp on /auth/login", status: 415, send: () => post("/auth/login", "{}", { "content-type": "application/jsonp" }) },
   // Sizes → 413, before buffering
-  { name: "17 KiB with Content-Length on /auth/register", status: 413, send: () => post("/auth/register", JSON.stringify({ name: "x".repeat(17 * KiB) })) },
+  {
+    name: "17 KiB with Content-Length on /auth/register",
+    status: 413,
+    send: () => post("/auth/register", JSON.stringify({ name: "x".repeat(17 * KiB) })),
+  },
   { name: "17 KiB streamed without Content-Length on /auth/login", status: 413, send: () => streamed("/auth/login", 17 * KiB, {}) },
   { name: "1 MiB + 1 with Content-Length on PUT /users/{id}", status: 413, send: () => putAlice(" ".repeat(1024 * KiB + 1)) },
-  { name: "1.5 MiB streamed without Content-Length on PUT /users/{id}", status: 413, send: () => stack.fetch(`/users/${alice.user.id}`, { method: "PUT", headers: { "content-type": json, ...bearer(alice) }, body: stream(1536 * KiB), duplex: "half" } as RequestInit) },
+  {
+    name: "1.5 MiB streamed without Content-Length on PUT /users/{id}",
+    status: 413,
+    send: () =>
+      stack.fetch(`/users/${alice.user.id}`, {
+        method: "PUT",
+        headers: { "content-type": json, ...bearer(alice) },
+        body: stream(1536 * KiB),
+        duplex: "half",
+      } as RequestInit),
+  },
   // Deep nesting → 422 (parsed, then refused by the schema), never a stack overflow
   { name: "8,000 nested arrays on /auth/login", status: 422, send: () => post("/auth/login", nested(8000)) },
-  { name: "100,000 nested objects in a field on PUT /users/{id}", status: 422, send: () => putAlice(`{"name":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}}`) },
+  {
+    name: "100,000 nested objects in a field on PUT /users/{id}",
+    status: 422,
+    send: () => putAlice(`{"name":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}}`),
+  },
   // Unicode and control characters in fields → 422
   { name: "NUL in a name on /auth/register", status: 422, send: () => register({ name: "Ada\u0000Lovelace" }) },
-  { name: "CRLF header injection in a name on PUT /users/{id}", status: 422, send: () => putAlice(JSON.stringify({ name: "Ada\r\nSet-Cookie: x=1" })) },
+  {
+    name: "CRLF header injection in a name on PUT /users/{id}",
+    status: 422,
+    send: () => putAlice(JSON.stringify({ name: "Ada\r\nSet-Cookie: x=1" })),
+  },
   { name: "a lone surrogate in a name on /auth/register", status: 422, send: () => register({ name: "A\ud800" }) },
   { name: "CRLF in an email on /auth/register", status: 422, send: () => register({ email: "a@example.com\r\nBcc: all@example.com" }) },
-  { name: "a non-ASCII email on /auth/login", status: 422, send: () => post("/auth/login", JSON.stringify({ email: "ädä@exämple.com", password: PASSWORD })) },
-  { name: "a number for a string field on /auth/login", status: 422, send: () => post("/auth/login", JSON.stringify({ email: 42, password: true })) },
+  {
+    name: "a non-ASCII email on /auth/login",
+    status: 422,
+    send: () => post("/auth/login", JSON.stringify({ email: "ädä@exämple.com", password: PASSWORD })),
+  },
+  {
+    name: "a number for a string field on /auth/login",
+    status: 422,
+    send: () => post("/auth/login", JSON.stringify({ email: 42, password: true })),
+  },
   // Emails differing only in case → one account
-  { name: "registering an email again in another case", status: 409, send: () => register({ email: alice.user.email.toUpperCase() }), mayHash: true },
+  {
+    name: "registering an email again in another case",
+    status: 409,
+    send: () => register({ email: alice.user.email.toUpperCase() }),
+    mayHash: true,
+  },
   // Over-long passwords → 422 before any hashing
   ...(["/auth/register", "/auth/login"] as const).map((path) => ({
     name: `a 10,000-character password on ${path}`,
     status: 422,
-    send: () => post(path, JSON.stringify({ email: uniqueEmail(), password: "p".repeat(10_000), ...(path === "/auth/register" ? { name: "Ada" } : {}) })),
+    send: () =>
+      post(
+        path,
+        JSON.stringify({ email: uniqueEmail(), password: "p".repeat(10_000), ...(path === "/auth/register" ? { name: "Ada" } : {}) }),
+      ),
   })),
-  { name: "a 500,000-character password on PUT /users/{id}", status: 422, send: () => putAlice(JSON.stringify({ password: "p".repeat(500_000) })) },
+  {
+    name: "a 500,000-character password on PUT /users/{id}",
+    status: 422,
+    send: () => putAlice(JSON.stringify({ password: "p".repeat(500_000) })),
+  },
   // Mass assignment and prototype pollution → 422
   { name: "role on /auth/register", status: 422, send: () => register({ role: "admin" }) },
-  { name: "__proto__ on /auth/register", status: 422, send: () => post("/auth/register", `{"email":"${uniqueEmail()}","password":"${PASSWORD}","name":"A","__proto__":{"role":"admin"}}`) },
-  { name: "constructor.prototype on /auth/register", status: 422, send: () => post("/auth/register", `{"email":"${uniqueEmail()}","password":"${PASSWORD}","name":"A","constructor":{"prototype":{"role":"admin"}}}`) },
+  {
+    name: "__proto__ on /auth/register",
+    status: 422,
+    send: () => post("/auth/register", `{"email":"${uniqueEmail()}","password":"${PASSWORD}","name":"A","__proto__":{"role":"admin"}}`),
+  },
+  {
+    name: "constructor.prototype on /auth/register",
+    status: 422,
+    send: () =>
+      post(
+        "/auth/register",
+        `{"email":"${uniqueEmail()}","password":"${PASSWORD}","name":"A","constructor":{"prototype":{"role":"admin"}}}`,
+      ),
+  },
   {
     name: "__proto__ carrying a role on PUT /users/{id}",
     status: 422,
@@ -89,14 +168,30 @@ const cases: Case[] = [
     also: async () => expect(await roleOf(alice.user.id)).toBe("user"),
   },
   // Hostile tokens → 401
-  { name: "an alg:none token", status: 401, send: async () => meWith(await forgeToken(alice.user, { alg: "none", claims: { role: "admin" } })) },
+  {
+    name: "an alg:none token",
+    status: 401,
+    send: async () => meWith(await forgeToken(alice.user, { alg: "none", claims: { role: "admin" } })),
+  },
   { name: "an expired token", status: 401, send: async () => meWith(await forgeToken(alice.user, { ageSeconds: 7200 })) },
-  { name: "a token signed with another secret", status: 401, send: async () => meWith(await forgeToken(alice.user, { secret: "x".repeat(48) })) },
+  {
+    name: "a token signed with another secret",
+    status: 401,
+    send: async () => meWith(await forgeToken(alice.user, { secret: "x".repeat(48) })),
+  },
   { name: "a truncated token", status: 401, send: () => meWith(alice.access_token.slice(0, alice.access_token.lastIndexOf(".") + 4)) },
-  { name: "a 12 KB token (over the 8 KiB cap, within HTTP header limits)", status: 401, send: async () => meWith(await forgeToken(alice.user, { claims: { pad: "x".repeat(9_000) } })) },
+  {
+    name: "a 12 KB token (over the 8 KiB cap, within HTTP header limits)",
+    status: 401,
+    send: async () => meWith(await forgeToken(alice.user, { claims: { pad: "x".repeat(9_000) } })),
+  },
   { name: "a refresh token used as an access token", status: 401, send: () => meWith(alice.refresh_token) },
   // Authorization → 404 for others' records, 403 for role changes
-  { name: "IDOR: reading another user's record", status: 404, send: () => stack.fetch(`/users/${bob.user.id}`, { headers: bearer(alice) }) },
+  {
+    name: "IDOR: reading another user's record",
+    status: 404,
+    send: () => stack.fetch(`/users/${bob.user.id}`, { headers: bearer(alice) }),
+  },
   {
     name: "IDOR: updating another user's record",
     status: 404,
@@ -116,7 +211,11 @@ const cases: Case[] = [
     mayHash: true,
     async send() {
       const attempt = (i: number) =>
-        limited.fetch("/auth/login", { method: "POST", headers: { "content-type": json, "x-forwarded-for": `198.51.100.${i}`, "x-real-ip": `203.0.113.${i}` }, body: JSON.stringify({ email: uniqueEmail(), password: PASSWORD }) });
+        limited.fetch("/auth/login", {
+          method: "POST",
+          headers: { "content-type": json, "x-forwarded-for": `198.51.100.${i}`, "x-real-ip": `203.0.113.${i}` },
+          body: JSON.stringify({ email: uniqueEmail(), password: PASSWORD }),
+        });
       for (let i = 1; i <= 2; i++) expect((await attempt(i)).status).toBe(401);
       return attempt(3);
     },
@@ -126,7 +225,11 @@ const cases: Case[] = [
   { name: "/users/%00", status: 422, send: () => stack.fetch("/users/%00", { headers: bearer(alice) }) },
   { name: "an 8,000-character id", status: 422, send: () => stack.fetch(`/users/${"a".repeat(8000)}`, { headers: bearer(alice) }) },
   { name: "a broken percent-encoding in an id", status: 422, send: () => stack.fetch("/users/%E0%A4%A", { headers: bearer(alice) }) },
-  { name: "/users/../../etc/passwd (normalized away by the URL)", status: 404, send: () => stack.fetch("/users/../../etc/passwd", { headers: bearer(alice) }) },
+  {
+    name: "/users/../../etc/passwd (normalized away by the URL)",
+    status: 404,
+    send: () => stack.fetch("/users/../../etc/passwd", { headers: bearer(alice) }),
+  },
 ];
 
 /** secrets that no response may contain. */

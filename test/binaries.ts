@@ -156,7 +156,11 @@ export async function startBinary(kind: BinaryKind, env: Record<string, string |
   const running = await start([...COMMANDS[kind]], { ...baseEnv(dataDir(kind)), NODE_ENV: "development", ...SECRETS, ...given }, banner);
   const find = (pattern: RegExp) => pattern.exec(running.stdout())?.[1];
   if (kind === "combined") {
-    const urls = { gateway: find(/^\s+gateway\s+(http:\S+)/m), auth: find(/^\s+auth service\s+(http:\S+)/m), user: find(/^\s+user service\s+(http:\S+)/m) };
+    const urls = {
+      gateway: find(/^\s+gateway\s+(http:\S+)/m),
+      auth: find(/^\s+auth service\s+(http:\S+)/m),
+      user: find(/^\s+user service\s+(http:\S+)/m),
+    };
     return { ...running, kind, url: urls.gateway ?? "", urls };
   }
   const url = find(/listening on (http:\/\/\S+)/) ?? "";
@@ -213,11 +217,15 @@ async function withRunStore(fn: (store: Store) => Promise<void>): Promise<void> 
   if (!testRedisUrl()) return;
   const store = createStore({ url: testRedisUrl(), prefix: REDIS_KEY_PREFIX, onError: () => {} });
   // ping waits for the connection; store.redis is the raw client, which doesn't.
-  await store.ping().then(() => fn(store)).finally(() => store.close());
+  await store
+    .ping()
+    .then(() => fn(store))
+    .finally(() => store.close());
 }
 
 /** call requests a path of base; a hang fails the test after 15 s instead of stalling the suite. */
-export const call = (base: string, path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { signal: AbortSignal.timeout(15_000), ...init });
+export const call = (base: string, path: string, init: RequestInit = {}) =>
+  fetch(`${base}${path}`, { signal: AbortSignal.timeout(15_000), ...init });
 
 /** http is call for one gateway, with a JSON body and a bearer token as options. */
 export function http(base: string) {

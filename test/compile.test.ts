@@ -34,9 +34,7 @@ function freshCopy(name: string): { dir: string; bin: string } {
 const bareEnv = (dir: string) => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir });
 
 async function freePorts(count: number): Promise<number[]> {
-  const sockets = Array.from({ length: count }, () =>
-    Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }),
-  );
+  const sockets = Array.from({ length: count }, () => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }));
   const ports = sockets.map((socket) => socket.port);
   for (const socket of sockets) socket.stop(true);
   return ports;
@@ -68,7 +66,10 @@ describe("the compiled combined executable", () => {
       let health = 0;
       const deadline = Date.now() + 45_000;
       while (health !== 200 && proc.exitCode === null && Date.now() < deadline) {
-        health = await fetch(`${base}/health`).then((r) => r.status, () => 0);
+        health = await fetch(`${base}/health`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (health !== 200) await Bun.sleep(200);
       }
       if (health !== 200) {

@@ -1,10 +1,5 @@
 // Runs once before the test files: decides which backends this run uses and says so.
-import {
-  DEFAULT_TEST_DATABASE_URL,
-  DEFAULT_TEST_REDIS_URL,
-  probePostgres,
-  probeRedis,
-} from "./backends.ts";
+import { DEFAULT_TEST_DATABASE_URL, DEFAULT_TEST_REDIS_URL, probePostgres, probeRedis } from "./backends.ts";
 
 const pgUrl = process.env.TEST_DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
 const redisUrl = process.env.TEST_REDIS_URL || DEFAULT_TEST_REDIS_URL;

@@ -120,7 +120,8 @@ export async function startTestStack(overrides: StackOverrides = {}): Promise<Te
     if (res.status !== expected) throw new Error(`expected ${expected}, got ${res.status}: ${await res.text()}`);
     return bodyOf<Session>(res);
   };
-  const login = async (email: string, password = PASSWORD) => session(await main.fetch("/auth/login", jsonInit("POST", { email, password })), 200);
+  const login = async (email: string, password = PASSWORD) =>
+    session(await main.fetch("/auth/login", jsonInit("POST", { email, password })), 200);
   const register = async (email = uniqueEmail()) =>
     session(await main.fetch("/auth/register", jsonInit("POST", { email, password: PASSWORD, name: "Test User" })), 201);
 
@@ -171,7 +172,15 @@ function startGateway(deps: Omit<GatewayDeps, "isShuttingDown">): TestGateway {
   };
 }
 
-export type ProblemBody = { type: string; title: string; status: number; detail: string; instance: string; request_id?: string; errors?: { field: string; message: string }[] };
+export type ProblemBody = {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  request_id?: string;
+  errors?: { field: string; message: string }[];
+};
 
 /** expectProblem asserts an RFC 9457 problem response with this status and returns its body. */
 export async function expectProblem(res: Response, status: number): Promise<ProblemBody> {
@@ -179,7 +188,13 @@ export async function expectProblem(res: Response, status: number): Promise<Prob
   expect({ status: res.status, type: res.headers.get("content-type") }).toEqual({ status, type: "application/problem+json" });
   const body = JSON.parse(text) as ProblemBody;
   // A copy: bun's toMatchObject writes its asymmetric matchers into the object it checks.
-  expect({ ...body }).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), instance: expect.any(String) });
+  expect({ ...body }).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+    instance: expect.any(String),
+  });
   return body;
 }
 
@@ -189,10 +204,26 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("
  * secret, or (alg "none") unsigned. Defaults are what the auth service issues. */
 export async function forgeToken(
   user: Session["user"],
-  { secret = JWT_SECRET, alg = "HS256", ageSeconds = 0, claims = {} }: { secret?: string; alg?: "HS256" | "none"; ageSeconds?: number; claims?: Record<string, unknown> } = {},
+  {
+    secret = JWT_SECRET,
+    alg = "HS256",
+    ageSeconds = 0,
+    claims = {},
+  }: { secret?: string; alg?: "HS256" | "none"; ageSeconds?: number; claims?: Record<string, unknown> } = {},
 ): Promise<string> {
   const iat = Math.floor(Date.now() / 1000) - ageSeconds;
-  const payload = { email: user.email, role: user.role, typ: "access", sub: user.id, iss: DEFAULT_ISSUER, aud: DEFAULT_AUDIENCE, jti: Bun.randomUUIDv7("hex", iat * 1000), iat, exp: iat + 3600, ...claims };
+  const payload = {
+    email: user.email,
+    role: user.role,
+    typ: "access",
+    sub: user.id,
+    iss: DEFAULT_ISSUER,
+    aud: DEFAULT_AUDIENCE,
+    jti: Bun.randomUUIDv7("hex", iat * 1000),
+    iat,
+    exp: iat + 3600,
+    ...claims,
+  };
   if (alg === "none") return `${b64url({ alg: "none", typ: "at+jwt" })}.${b64url(payload)}.`;
   return new SignJWT(payload).setProtectedHeader({ alg, typ: "at+jwt" }).sign(new TextEncoder().encode(secret));
 }

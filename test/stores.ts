@@ -11,7 +11,6 @@ export function randomPrefix(): string {
   return `test:${crypto.randomUUID().slice(0, 8)}:`;
 }
 
-
 /** describeStores declares suite once per backend; suite reads the store through the getter
  * (it exists once the tests run) and gets the run's key prefix. */
 export function describeStores(title: string, suite: (store: () => Store, prefix: string) => void): void {
@@ -19,7 +18,10 @@ export function describeStores(title: string, suite: (store: () => Store, prefix
   if (!url) {
     console.log(`[${title}] Redis run skipped: no Redis answered at TEST_REDIS_URL or ${DEFAULT_TEST_REDIS_URL}`);
   }
-  for (const [kind, storeUrl] of [["memory", undefined], ["redis", url]] as const) {
+  for (const [kind, storeUrl] of [
+    ["memory", undefined],
+    ["redis", url],
+  ] as const) {
     describe.skipIf(kind === "redis" && !storeUrl)(`${title} on ${kind}`, () => {
       const prefix = randomPrefix();
       let store: Store | undefined;

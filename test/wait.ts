@@ -5,7 +5,8 @@ export async function within<T>(ms: number, what: string, fn: () => Promise<T>):
     try {
       return await fn();
     } catch (error) {
-      if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms (${error instanceof Error ? error.message : error})`, { cause: error });
+      if (performance.now() > deadline)
+        throw new Error(`${what}: not within ${ms} ms (${error instanceof Error ? error.message : error})`, { cause: error });
       await Bun.sleep(50);
     }
   }

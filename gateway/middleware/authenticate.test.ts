@@ -23,7 +23,14 @@ describe("authenticate", () => {
   });
 
   test("answers 401 with an invalid_token challenge without a token or with another scheme", async () => {
-    for (const header of [undefined, "Bearer", "Bearer ", `Basic ${btoa("a:b")}`, `Token ${session.access_token}`, `Bearer ${session.access_token} extra`]) {
+    for (const header of [
+      undefined,
+      "Bearer",
+      "Bearer ",
+      `Basic ${btoa("a:b")}`,
+      `Token ${session.access_token}`,
+      `Bearer ${session.access_token} extra`,
+    ]) {
       await expectChallenge(await me(header));
     }
   });

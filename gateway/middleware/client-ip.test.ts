@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jsonInit, PASSWORD, startTestStack, uniqueEmail, type StackOverrides, type TestGateway, type TestStack } from "../../test/stack.ts";
+import {
+  jsonInit,
+  PASSWORD,
+  startTestStack,
+  uniqueEmail,
+  type StackOverrides,
+  type TestGateway,
+  type TestStack,
+} from "../../test/stack.ts";
 import { parseTrustedProxies } from "./client-ip.ts";
 
 let stack: TestStack;
@@ -20,7 +28,8 @@ describe("clientIp by default (no trusted proxies)", () => {
   test("counts the socket address: X-Forwarded-For rotation doesn't reset the limit", async () => {
     const gateway = await limited();
     const statuses = [];
-    for (let i = 0; i < MAX + 2; i++) statuses.push((await login(gateway, { "x-forwarded-for": `198.51.100.${i}`, "x-real-ip": `203.0.113.${i}` })).status);
+    for (let i = 0; i < MAX + 2; i++)
+      statuses.push((await login(gateway, { "x-forwarded-for": `198.51.100.${i}`, "x-real-ip": `203.0.113.${i}` })).status);
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
     expect(await spent(gateway, "127.0.0.1")).toBe(MAX);
     expect(await spent(gateway, "198.51.100.0")).toBe(0);

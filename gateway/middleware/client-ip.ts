@@ -13,7 +13,10 @@ declare module "hono" {
 
 /** parseTrustedProxies validates a comma-separated CIDR list; bad entries fail at startup. */
 export function parseTrustedProxies(list: string): string[] {
-  const entries = list.split(",").map((s) => s.trim()).filter(Boolean);
+  const entries = list
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   proxyAddr.compile(entries); // throws on an invalid address or range
   return entries;
 }

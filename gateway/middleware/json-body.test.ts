@@ -8,7 +8,8 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 const KiB = 1024;
-const register = (contentType: string, body: string) => stack.fetch("/auth/register", { method: "POST", headers: { "content-type": contentType }, body });
+const register = (contentType: string, body: string) =>
+  stack.fetch("/auth/register", { method: "POST", headers: { "content-type": contentType }, body });
 const valid = () => JSON.stringify({ email: uniqueEmail(), password: PASSWORD, name: "Ada" });
 
 describe("jsonBody", () => {

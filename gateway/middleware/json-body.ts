@@ -21,7 +21,10 @@ export function jsonBody(maxBytes: number): MiddlewareHandler {
     if (!hasBody) return next();
     const type = c.req.header("content-type");
     if (!type || !JSON_TYPE.test(type)) {
-      throw new ProblemError(415, `the request body must be application/json${type ? `, not ${type.split(";")[0]}` : " (Content-Type is missing)"}`);
+      throw new ProblemError(
+        415,
+        `the request body must be application/json${type ? `, not ${type.split(";")[0]}` : " (Content-Type is missing)"}`,
+      );
     }
     return limit(c, next);
   };

@@ -12,7 +12,12 @@ const limits = (auth: number, users: number) => ({
 });
 const login = () => jsonInit("POST", { email: uniqueEmail(), password: PASSWORD });
 const rateHeaders = (res: Response) =>
-  Object.fromEntries(["x-ratelimit-limit", "x-ratelimit-remaining", "ratelimit-policy", "ratelimit", "retry-after"].map((name) => [name, res.headers.get(name)]));
+  Object.fromEntries(
+    ["x-ratelimit-limit", "x-ratelimit-remaining", "ratelimit-policy", "ratelimit", "retry-after"].map((name) => [
+      name,
+      res.headers.get(name),
+    ]),
+  );
 
 describe("rateLimit", () => {
   test("marks every limited response with the reference's and the IETF headers, counting down", async () => {
@@ -40,7 +45,11 @@ describe("rateLimit", () => {
       const problem = await expectProblem(res, 429);
       expect(problem.detail).toContain("at most 2 per 60 s");
       expect(Number(res.headers.get("retry-after"))).toBeWithin(1, 61);
-      expect(rateHeaders(res)).toMatchObject({ "x-ratelimit-limit": "2", "x-ratelimit-remaining": "0", "ratelimit-policy": '"auth";q=2;w=60' });
+      expect(rateHeaders(res)).toMatchObject({
+        "x-ratelimit-limit": "2",
+        "x-ratelimit-remaining": "0",
+        "ratelimit-policy": '"auth";q=2;w=60',
+      });
     }
   });
 
@@ -50,7 +59,11 @@ describe("rateLimit", () => {
     expect((await gateway.fetch("/auth/login", login())).status).toBe(429);
     const users = await gateway.fetch("/users/me");
     expect(users.status).toBe(401);
-    expect(rateHeaders(users)).toMatchObject({ "x-ratelimit-limit": "5", "x-ratelimit-remaining": "4", "ratelimit-policy": '"users";q=5;w=30' });
+    expect(rateHeaders(users)).toMatchObject({
+      "x-ratelimit-limit": "5",
+      "x-ratelimit-remaining": "4",
+      "ratelimit-policy": '"users";q=5;w=30',
+    });
   });
 
   test("never limits / and /health*", async () => {
@@ -67,7 +80,10 @@ describe("rateLimit", () => {
     const store = unreachableStore();
     try {
       const gateway = await stack.gateway({ store });
-      for (const [path, init] of [["/auth/login", login()], ["/users/me", {}]] as const) {
+      for (const [path, init] of [
+        ["/auth/login", login()],
+        ["/users/me", {}],
+      ] as const) {
         const res = await gateway.fetch(path, init);
         const problem = await expectProblem(res, 429);
         expect(problem.detail).toContain("rate limiting is unavailable");

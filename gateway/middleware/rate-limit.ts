@@ -34,9 +34,13 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
       RateLimit: `"${policy.name}";r=${result.remaining};t=${result.resetSeconds}`,
     };
     if (!result.allowed) {
-      throw new ProblemError(429, `too many requests: at most ${policy.max} per ${policy.windowSeconds} s; retry after ${result.resetSeconds} s`, {
-        headers: { ...headers, "Retry-After": String(Math.max(1, result.resetSeconds)) },
-      });
+      throw new ProblemError(
+        429,
+        `too many requests: at most ${policy.max} per ${policy.windowSeconds} s; retry after ${result.resetSeconds} s`,
+        {
+          headers: { ...headers, "Retry-After": String(Math.max(1, result.resetSeconds)) },
+        },
+      );
     }
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);

@@ -10,7 +10,8 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const requestId = async (value?: string) => (await stack.fetch("/", { headers: value === undefined ? {} : { "x-request-id": value } })).headers.get("x-request-id");
+const requestId = async (value?: string) =>
+  (await stack.fetch("/", { headers: value === undefined ? {} : { "x-request-id": value } })).headers.get("x-request-id");
 
 describe("X-Request-Id", () => {
   test("echoes a valid id", async () => {

@@ -28,7 +28,15 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
     viewport: { width: 1280, height: 1600 },
   });
   page = context.pages()[0] ?? (await context.newPage());
@@ -50,7 +58,9 @@ describe.skipIf(!hasChromium)("swagger ui in chromium", () => {
     await page.locator("#operations-Users-getCurrentUser").waitFor();
     for (const tag of ["Authentication", "Users"]) await expect(page.locator(`#operations-tag-${tag}`).isVisible()).resolves.toBe(true);
     const paths = await page.locator(".opblock-summary-path").allInnerTexts();
-    expect(paths.map((p) => p.replace(/\u200b/g, ""))).toEqual(expect.arrayContaining(["/auth/register", "/auth/login", "/users/me", "/users/{id}"]));
+    expect(paths.map((p) => p.replace(/\u200b/g, ""))).toEqual(
+      expect.arrayContaining(["/auth/register", "/auth/login", "/users/me", "/users/{id}"]),
+    );
   }, 30_000);
 
   test("Authorize with a bearer token, then Try it out on GET /users/me shows the user", async () => {

@@ -43,7 +43,9 @@ describe("get /api-docs/openapi.json", () => {
     expect(spec.openapi).toMatch(/^3\.1\.\d+$/);
     expect(spec.info.version).toBe("0.0.0-test");
     expect(spec.tags.map((t) => t.name)).toEqual(expect.arrayContaining(["Authentication", "Users"]));
-    expect(spec.components.securitySchemes.bearerAuth).toEqual(expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: "JWT" }));
+    expect(spec.components.securitySchemes.bearerAuth).toEqual(
+      expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: "JWT" }),
+    );
   });
 
   test("lists every route of the API under its tag, with bearer security where a token is needed", () => {
@@ -65,12 +67,20 @@ describe("get /api-docs/openapi.json", () => {
       if (method === "put" || path.startsWith("/auth/")) expect(op.requestBody?.content["application/json"]?.schema).toBeDefined();
       for (const [status, response] of Object.entries(op.responses)) {
         const code = Number(status);
-        if (code >= 400) expect([method, path, status, response.content?.["application/problem+json"]?.schema]).toEqual([method, path, status, { $ref: "#/components/schemas/Problem" }]);
+        if (code >= 400)
+          expect([method, path, status, response.content?.["application/problem+json"]?.schema]).toEqual([
+            method,
+            path,
+            status,
+            { $ref: "#/components/schemas/Problem" },
+          ]);
         else if (code !== 204) expect(response.content?.["application/json"]?.schema).toBeDefined();
       }
       expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["429", "503", ...(path.startsWith("/users") ? ["401"] : ["422"])]));
     }
-    expect(Object.keys(spec.components.schemas)).toEqual(expect.arrayContaining(["User", "TokenResponse", "Problem", "RegisterRequest", "UpdateUserRequest"]));
+    expect(Object.keys(spec.components.schemas)).toEqual(
+      expect.arrayContaining(["User", "TokenResponse", "Problem", "RegisterRequest", "UpdateUserRequest"]),
+    );
   });
 });
 
@@ -82,7 +92,9 @@ describe("get /swagger-ui", () => {
     const html = await res.text();
     expect(html).not.toMatch(/https?:\/\//);
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-    expect(assets).toEqual(expect.arrayContaining(["/swagger-ui/swagger-ui.css", "/swagger-ui/swagger-ui-bundle.js", "/swagger-ui/init.js"]));
+    expect(assets).toEqual(
+      expect.arrayContaining(["/swagger-ui/swagger-ui.css", "/swagger-ui/swagger-ui-bundle.js", "/swagger-ui/init.js"]),
+    );
     for (const asset of assets) expect([asset, (await stack.fetch(asset)).status]).toEqual([asset, 200]);
   });
 

@@ -51,7 +51,11 @@ const root = createRoute({
   responses: {
     200: {
       description: "About this API",
-      content: { "application/json": { schema: z.object({ name: z.string(), version: z.string(), docs: z.literal("/swagger-ui") }).openapi("About") } },
+      content: {
+        "application/json": {
+          schema: z.object({ name: z.string(), version: z.string(), docs: z.literal("/swagger-ui") }).openapi("About"),
+        },
+      },
     },
   },
 });

@@ -6,7 +6,9 @@ import { createRouter } from "../validation.ts";
 const Check = z.object({ status: z.enum(["healthy", "unhealthy"]), error: z.string().optional() });
 const Health = z
   .object({ status: z.enum(["healthy", "degraded"]), services: z.record(z.string(), Check) })
-  .openapi("Health", { example: { status: "healthy", services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } } } });
+  .openapi("Health", {
+    example: { status: "healthy", services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } } },
+  });
 
 const TIMEOUT_MS = 2000;
 
@@ -22,7 +24,12 @@ const health = createRoute({
     503: { description: "One or more dependencies unhealthy", content: { "application/json": { schema: Health } } },
   },
 });
-const ready = createRoute({ ...health, path: "/health/ready", operationId: "getReadiness", summary: "Readiness probe (same verdict as /health)" });
+const ready = createRoute({
+  ...health,
+  path: "/health/ready",
+  operationId: "getReadiness",
+  summary: "Readiness probe (same verdict as /health)",
+});
 const live = createRoute({
   method: "get",
   path: "/health/live",
@@ -51,7 +58,10 @@ export function healthRoutes(deps: GatewayDeps) {
     );
     const services = Object.fromEntries(entries);
     const healthy = !deps.isShuttingDown() && entries.every(([, check]) => check.status === "healthy");
-    return { body: { status: healthy ? ("healthy" as const) : ("degraded" as const), services }, code: healthy ? (200 as const) : (503 as const) };
+    return {
+      body: { status: healthy ? ("healthy" as const) : ("degraded" as const), services },
+      code: healthy ? (200 as const) : (503 as const),
+    };
   };
 
   const handler: RouteHandler<typeof health, GatewayEnv> = async (c) => {

@@ -39,9 +39,15 @@ export function parseEnv<S extends z.ZodType>(
 export const postgresUrl = z
   .string()
   .refine((value) => URL.canParse(value), "not a URL (expected postgresql://user:password@host:5432/database)")
-  .refine((value) => !URL.canParse(value) || ["postgres:", "postgresql:"].includes(new URL(value).protocol), "must start with postgresql:// or postgres://")
+  .refine(
+    (value) => !URL.canParse(value) || ["postgres:", "postgresql:"].includes(new URL(value).protocol),
+    "must start with postgresql:// or postgres://",
+  )
   .refine((value) => !URL.canParse(value) || new URL(value).hostname !== "", "has no host")
-  .refine((value) => !URL.canParse(value) || !new URL(value).searchParams.has("schema"), "remove ?schema=: set the search_path on the role instead");
+  .refine(
+    (value) => !URL.canParse(value) || !new URL(value).searchParams.has("schema"),
+    "remove ?schema=: set the search_path on the role instead",
+  );
 
 /** redisUrl accepts redis:// and rediss:// URLs. */
 export const redisUrl = z
@@ -87,7 +93,11 @@ export const serviceTokenEnv = {
 
 /** tokenLifetimeEnv is the access-token lifetime, which revocation records must outlive. */
 export const tokenLifetimeEnv = {
-  JWT_EXPIRATION_HOURS: z.coerce.number().positive("must be a positive number of hours").max(24 * 365, "must be at most a year").default(24),
+  JWT_EXPIRATION_HOURS: z.coerce
+    .number()
+    .positive("must be a positive number of hours")
+    .max(24 * 365, "must be at most a year")
+    .default(24),
 };
 
 /** shutdownEnv is how long a binary waits for in-flight requests after SIGTERM/SIGINT. */

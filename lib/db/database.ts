@@ -116,7 +116,9 @@ async function openPglite(dir: string): Promise<Database> {
 function unavailable(where: string, error: unknown): DatabaseUnavailableError {
   const reason = (error as { code?: string })?.code?.startsWith("E")
     ? (error as { code: string }).code
-    : error instanceof Error ? error.message : String(error);
+    : error instanceof Error
+      ? error.message
+      : String(error);
   return new DatabaseUnavailableError(`DATABASE_URL: cannot reach PostgreSQL at ${where} (${reason})`, { cause: error });
 }
 

@@ -26,8 +26,13 @@ const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123])$/;
 /** isDatabaseUnavailable tells whether error means the database is down or too slow, not a bad query. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof DatabaseUnavailableError) return true;
-  const { code, message, meta } = (error ?? {}) as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; severity?: unknown } } } };
-  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || /^E(CONNREFUSED|CONNRESET|HOSTUNREACH|TIMEDOUT|PIPE)$/.test(code))) return true;
+  const { code, message, meta } = (error ?? {}) as {
+    code?: unknown;
+    message?: unknown;
+    meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; severity?: unknown } } };
+  };
+  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || /^E(CONNREFUSED|CONNRESET|HOSTUNREACH|TIMEDOUT|PIPE)$/.test(code)))
+    return true;
   const cause = meta?.driverAdapterError?.cause;
   if (typeof cause?.originalCode === "string") {
     // 55000 at FATAL severity is "database … is not currently accepting connections" (ALLOW_CONNECTIONS false).

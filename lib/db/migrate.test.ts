@@ -67,7 +67,10 @@ describe("migrations", () => {
   });
 
   test("a failing migration names itself and leaves no bookkeeping row", async () => {
-    const broken = [...migrations, { name: "29990101000000_broken", up: "CREATE TABLE ok_then (id int);\nSELECT no_such_column FROM users;", down: "" }];
+    const broken = [
+      ...migrations,
+      { name: "29990101000000_broken", up: "CREATE TABLE ok_then (id int);\nSELECT no_such_column FROM users;", down: "" },
+    ];
     await db.withSql(async (sql) => {
       const error = await migrateUp(sql, () => {}, broken).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MigrationError);

@@ -47,7 +47,9 @@ export async function migrationStatus(sql: SqlRunner, all: readonly Migration[] 
   return {
     applied: rows.map((r) => ({ name: r.migration_name, finishedAt: r.finished_at })),
     pending: all.filter((m) => !appliedNames.has(m.name)).map((m) => m.name),
-    modified: rows.filter((r) => known.has(r.migration_name) && checksum(known.get(r.migration_name)!.up) !== r.checksum).map((r) => r.migration_name),
+    modified: rows
+      .filter((r) => known.has(r.migration_name) && checksum(known.get(r.migration_name)!.up) !== r.checksum)
+      .map((r) => r.migration_name),
     unknown: rows.filter((r) => !known.has(r.migration_name)).map((r) => r.migration_name),
   };
 }

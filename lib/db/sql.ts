@@ -32,8 +32,7 @@ export function postgresRunner(sql: PostgresJs): SqlRunner {
 /** pgliteRunner adapts an embedded PGlite instance. */
 export function pgliteRunner(db: PGlite | Transaction): SqlRunner {
   return {
-    query: async <T extends object>(text: string, params: unknown[] = []) =>
-      (await db.query<T>(text, params)).rows,
+    query: async <T extends object>(text: string, params: unknown[] = []) => (await db.query<T>(text, params)).rows,
     exec: async (text) => {
       await db.exec(text);
     },

@@ -33,9 +33,7 @@ describeStores("rate limit", (store, prefix) => {
   });
 
   test("concurrent hits: exactly max allowed, every count distinct", async () => {
-    const results = await Promise.all(
-      Array.from({ length: 50 }, () => store().rateLimit.check("ip:burst", 10, 60)),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, () => store().rateLimit.check("ip:burst", 10, 60)));
     expect(results.filter((r) => r.allowed)).toHaveLength(10);
     expect(new Set(results.map((r) => r.count)).size).toBe(50);
     expect(Math.max(...results.map((r) => r.count))).toBe(50);

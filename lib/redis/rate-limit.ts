@@ -20,9 +20,7 @@ export function createRateLimit(backend: Backend): RateLimit {
     async check(id, max, windowSeconds): Promise<RateLimitResult> {
       positiveInteger("max", max);
       positiveInteger("windowSeconds", windowSeconds);
-      const res = await backend.guard(() =>
-        backend.limiter.consume(id, 1, { customDuration: windowSeconds }),
-      );
+      const res = await backend.guard(() => backend.limiter.consume(id, 1, { customDuration: windowSeconds }));
       const count = res.consumedPoints;
       return {
         count,

@@ -120,14 +120,11 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       await guard(() => client.set(key, value, "PX", ttlMs));
     },
     deleteValue: async (key) => (await guard(() => client.del(key))) > 0,
-    lockAcquire: async (key, owner, ttlMs) =>
-      Number(await script("lockAcquire", [key, `${key}:fence`], [owner, ttlMs])),
+    lockAcquire: async (key, owner, ttlMs) => Number(await script("lockAcquire", [key, `${key}:fence`], [owner, ttlMs])),
     lockRelease: async (key, owner) => Number(await script("lockRelease", [key], [owner])) === 1,
-    lockExtend: async (key, owner, ttlMs) =>
-      Number(await script("lockExtend", [key], [owner, ttlMs])) === 1,
+    lockExtend: async (key, owner, ttlMs) => Number(await script("lockExtend", [key], [owner, ttlMs])) === 1,
     lockHeld: async (key) => (await guard(() => client.exists(key))) === 1,
-    permitAcquire: async (key, id, limit, ttlMs) =>
-      Number(await script("permitAcquire", [key], [limit, id, ttlMs])) === 1,
+    permitAcquire: async (key, id, limit, ttlMs) => Number(await script("permitAcquire", [key], [limit, id, ttlMs])) === 1,
     permitRelease: async (key, id) => Number(await script("permitRelease", [key], [id])) === 1,
     permitCount: async (key) => Number(await script("permitCount", [key], [])),
   };

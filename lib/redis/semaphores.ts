@@ -3,24 +3,13 @@
 // redis-semaphore); retries and the Permit object are shared with locks.
 import { ttlMs } from "./cache.ts";
 import { releaseQuietly, withRetries } from "./locks.ts";
-import {
-  DEFAULTS,
-  KEY_PREFIXES,
-  type AcquireOptions,
-  type Backend,
-  type Permit,
-  type Semaphores,
-} from "./types.ts";
+import { DEFAULTS, KEY_PREFIXES, type AcquireOptions, type Backend, type Permit, type Semaphores } from "./types.ts";
 
 /** createSemaphores hands out at most `limit` live permits per key under `semaphore:<key>`. */
 export function createSemaphores(backend: Backend, prefix: string): Semaphores {
   const fullKey = (key: string) => `${prefix}${KEY_PREFIXES.semaphore}${key}`;
 
-  async function tryAcquire(
-    key: string,
-    limit: number,
-    options: AcquireOptions = {},
-  ): Promise<Permit | null> {
+  async function tryAcquire(key: string, limit: number, options: AcquireOptions = {}): Promise<Permit | null> {
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new RangeError(`semaphore limit must be a positive integer, got ${limit}`);
     }
@@ -33,8 +22,7 @@ export function createSemaphores(backend: Backend, prefix: string): Semaphores {
 
   return {
     tryAcquire,
-    acquire: (key, limit, options = {}) =>
-      withRetries(key, options, () => tryAcquire(key, limit, options)),
+    acquire: (key, limit, options = {}) => withRetries(key, options, () => tryAcquire(key, limit, options)),
     count: (key) => backend.permitCount(fullKey(key)),
   };
 }

@@ -22,9 +22,7 @@ export interface StoreOptions {
 
 /** createStore builds the cache, sessions, rate limits, locks and semaphores on one backend. */
 export function createStore({ url, prefix = "", commandTimeoutMs, onError }: StoreOptions = {}): Store {
-  const backend = url
-    ? createRedisBackend({ url, prefix, commandTimeoutMs, onError })
-    : createMemoryBackend();
+  const backend = url ? createRedisBackend({ url, prefix, commandTimeoutMs, onError }) : createMemoryBackend();
   return {
     kind: backend.kind,
     prefix,

@@ -85,11 +85,7 @@ export interface Permit extends AsyncDisposable {
 
 export interface Semaphores {
   acquire(key: string, limit: number, options?: AcquireOptions): Promise<Permit>;
-  tryAcquire(
-    key: string,
-    limit: number,
-    options?: Pick<AcquireOptions, "ttlSeconds">,
-  ): Promise<Permit | null>;
+  tryAcquire(key: string, limit: number, options?: Pick<AcquireOptions, "ttlSeconds">): Promise<Permit | null>;
   /** count is the number of live (unexpired) permits. */
   count(key: string): Promise<number>;
 }

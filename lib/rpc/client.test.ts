@@ -74,8 +74,6 @@ test("a peer killed mid-call gives Unavailable at once", async () => {
 test("a call the caller cancels stays Canceled", async () => {
   const url = await rawPeer(() => {});
   const client = createClient(UserService, createRpcTransport(url));
-  const err = await client
-    .getUser({ id: TEST_USER.id }, { signal: AbortSignal.timeout(50) })
-    .catch((e: unknown) => ConnectError.from(e));
+  const err = await client.getUser({ id: TEST_USER.id }, { signal: AbortSignal.timeout(50) }).catch((e: unknown) => ConnectError.from(e));
   expect(err).toMatchObject({ code: Code.Canceled });
 });

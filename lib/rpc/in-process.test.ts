@@ -27,7 +27,9 @@ test("a domain error reaches the caller as its Connect code, with its metadata",
       throw new ResourceExhaustedError("busy", 3);
     }),
   );
-  const error = await createClient(Health, transport).check({}).catch((e: unknown) => e);
+  const error = await createClient(Health, transport)
+    .check({})
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ConnectError);
   expect((error as ConnectError).code).toBe(Code.ResourceExhausted);
   expect((error as ConnectError).metadata.get("retry-after")).toBe("3");
@@ -35,9 +37,14 @@ test("a domain error reaches the caller as its Connect code, with its metadata",
 
 test("a unary call that outlives the caller's deadline fails with DeadlineExceeded", async () => {
   const transport = inProcessTransport((router) =>
-    router.rpc(Health.method.check, (_req, ctx) => new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)))),
+    router.rpc(
+      Health.method.check,
+      (_req, ctx) => new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))),
+    ),
   );
-  const error = await createClient(Health, transport).check({}, { timeoutMs: 30 }).catch((e: unknown) => e);
+  const error = await createClient(Health, transport)
+    .check({}, { timeoutMs: 30 })
+    .catch((e: unknown) => e);
   expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
 });
 
@@ -56,7 +63,9 @@ test("a server stream (health Watch) still works: it takes connect's router path
 
 test("the deadline fails a call even when the implementation never looks at ctx.signal", async () => {
   const transport = inProcessTransport((router) => router.rpc(Health.method.check, () => new Promise(() => {})));
-  const error = await createClient(Health, transport).check({}, { timeoutMs: 30 }).catch((e: unknown) => e);
+  const error = await createClient(Health, transport)
+    .check({}, { timeoutMs: 30 })
+    .catch((e: unknown) => e);
   expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
 });
 
@@ -69,9 +78,11 @@ test("a caller's abort cancels the call; the implementation sees the abort on ct
     }),
   );
   const abort = new AbortController();
-  const call = createClient(Health, transport).check({}, { signal: abort.signal, timeoutMs: 60_000 }).catch((e: unknown) => e);
+  const call = createClient(Health, transport)
+    .check({}, { signal: abort.signal, timeoutMs: 60_000 })
+    .catch((e: unknown) => e);
   abort.abort();
-  expect((await call as ConnectError).code).toBe(Code.Canceled);
+  expect(((await call) as ConnectError).code).toBe(Code.Canceled);
   expect(await seen.promise).toBe(true);
 });
 

@@ -71,9 +71,12 @@ export function inProcessTransport(routes: (router: ConnectRouter) => void, opti
     unary(method, signal, timeoutMs, header, input, contextValues) {
       const spec = unary.get(method);
       if (!spec) return viaRouter.unary(method, signal, timeoutMs, header, input, contextValues);
-      return callUnary(spec, { signal, timeoutMs, header, input, contextValues }, clientInterceptors, serverInterceptors) as Promise<UnaryResponse<typeof method.input, typeof method.output>>;
+      return callUnary(spec, { signal, timeoutMs, header, input, contextValues }, clientInterceptors, serverInterceptors) as Promise<
+        UnaryResponse<typeof method.input, typeof method.output>
+      >;
     },
-    stream: (method, signal, timeoutMs, header, input, contextValues) => viaRouter.stream(method, signal, timeoutMs, header, input, contextValues),
+    stream: (method, signal, timeoutMs, header, input, contextValues) =>
+      viaRouter.stream(method, signal, timeoutMs, header, input, contextValues),
   };
 }
 
@@ -95,7 +98,12 @@ const NEVER = new AbortController().signal;
  * signal or a deadline (connect made four AbortControllers, their listeners and a Date per call).
  * Unlike them it also fails the call at the deadline when the implementation ignores ctx.signal.
  */
-function callUnary(spec: UnarySpec, call: Call, clientInterceptors: Interceptor[], serverInterceptors: Interceptor[]): Promise<UnaryResponse<DescMessage, DescMessage>> {
+function callUnary(
+  spec: UnarySpec,
+  call: Call,
+  clientInterceptors: Interceptor[],
+  serverInterceptors: Interceptor[],
+): Promise<UnaryResponse<DescMessage, DescMessage>> {
   const { method } = spec;
   const service = method.parent;
   const url = `in-process:/${service.typeName}/${method.name}`;
@@ -117,8 +125,20 @@ function callUnary(spec: UnarySpec, call: Call, clientInterceptors: Interceptor[
       values: request.contextValues,
     };
     const server = chain(async (inner) => {
-      const output = await spec.impl((inner as UnaryRequest).message, { ...context, requestHeader: inner.header, signal: inner.signal, values: inner.contextValues });
-      return { stream: false, service, method, header: context.responseHeader, trailer: context.responseTrailer, message: create(method.output, output) } as UnaryResponse;
+      const output = await spec.impl((inner as UnaryRequest).message, {
+        ...context,
+        requestHeader: inner.header,
+        signal: inner.signal,
+        values: inner.contextValues,
+      });
+      return {
+        stream: false,
+        service,
+        method,
+        header: context.responseHeader,
+        trailer: context.responseTrailer,
+        message: create(method.output, output),
+      } as UnaryResponse;
     }, serverInterceptors);
     return server(request);
   }, clientInterceptors);
@@ -167,7 +187,8 @@ function callSignal(caller: AbortSignal | undefined, timeoutMs: number | undefin
 function whenAborted(signal: AbortSignal): { promise: Promise<never>; stop: () => void } {
   let stop = () => {};
   const promise = new Promise<never>((_, reject) => {
-    const fail = () => reject(signal.reason instanceof ConnectError ? signal.reason : new ConnectError("the call was canceled", Code.Canceled));
+    const fail = () =>
+      reject(signal.reason instanceof ConnectError ? signal.reason : new ConnectError("the call was canceled", Code.Canceled));
     if (signal.aborted) return fail();
     signal.addEventListener("abort", fail, { once: true });
     stop = () => signal.removeEventListener("abort", fail);

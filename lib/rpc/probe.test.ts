@@ -6,7 +6,16 @@ import { probeDependency } from "./probe.ts";
 test("probeDependency turns the service and overall health NOT_SERVING while the check fails, and back", async () => {
   const health = createHealth(["demo.v1.Demo"]);
   let up = false;
-  const stop = probeDependency({ health, service: "demo.v1.Demo", dependency: "database", check: async () => { if (!up) throw new Error("down"); }, log: silentLog, intervalMs: 10 });
+  const stop = probeDependency({
+    health,
+    service: "demo.v1.Demo",
+    dependency: "database",
+    check: async () => {
+      if (!up) throw new Error("down");
+    },
+    log: silentLog,
+    intervalMs: 10,
+  });
   await Bun.sleep(50);
   expect(health.get("demo.v1.Demo")).toBe(ServingStatus.NOT_SERVING);
   expect(health.get("")).toBe(ServingStatus.NOT_SERVING);

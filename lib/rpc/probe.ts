@@ -18,7 +18,10 @@ export type DependencyProbe = {
 export function probeDependency({ health, service, dependency, check, log, intervalMs = 5000 }: DependencyProbe): () => void {
   let stopped = false;
   const timer = setInterval(async () => {
-    const up = await check().then(() => true, () => false);
+    const up = await check().then(
+      () => true,
+      () => false,
+    );
     if (stopped) return;
     const status = up ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     if (health.get(service) === status) return;

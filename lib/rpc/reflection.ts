@@ -103,14 +103,12 @@ export function reflectionRoutes(services: DescService[]): (router: ConnectRoute
   return (router) => {
     router.service(v1.ServerReflection, {
       async *serverReflectionInfo(requests) {
-        for await (const req of requests)
-          yield { validHost: req.host, originalRequest: req, messageResponse: answer(req) };
+        for await (const req of requests) yield { validHost: req.host, originalRequest: req, messageResponse: answer(req) };
       },
     });
     router.service(v1alpha.ServerReflection, {
       async *serverReflectionInfo(requests) {
-        for await (const req of requests)
-          yield { validHost: req.host, originalRequest: req, messageResponse: answer(req) };
+        for await (const req of requests) yield { validHost: req.host, originalRequest: req, messageResponse: answer(req) };
       },
     });
   };

@@ -124,9 +124,7 @@ describe("limits", () => {
     try {
       for (const deadlineMs of [undefined, 60_000]) {
         const started = Date.now();
-        const err = await grpcJsUnary(client, listUsers, { pageSize: 2000 }, { deadlineMs }).catch(
-          (e: grpc.ServiceError) => e,
-        );
+        const err = await grpcJsUnary(client, listUsers, { pageSize: 2000 }, { deadlineMs }).catch((e: grpc.ServiceError) => e);
         expect(err).toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
         expect(Date.now() - started).toBeLessThan(1500);
       }

@@ -44,7 +44,15 @@ describe("issue", () => {
     const issued = await tokens.issue(USER);
     expect(decodeProtectedHeader(issued.token)).toEqual({ alg: "HS256", typ: "at+jwt" });
     const payload = decodeJwt(issued.token);
-    expect(payload).toMatchObject({ sub: USER.id, email: USER.email, role: "user", typ: "access", jti: issued.jti, iss: "bun-api-starter", aud: "bun-api-starter" });
+    expect(payload).toMatchObject({
+      sub: USER.id,
+      email: USER.email,
+      role: "user",
+      typ: "access",
+      jti: issued.jti,
+      iss: "bun-api-starter",
+      aud: "bun-api-starter",
+    });
     expect(payload.exp! - payload.iat!).toBe(3600);
     expect(issued.expiresIn).toBe(3600);
     expect(issued.expiresAt).toBe(payload.exp!);

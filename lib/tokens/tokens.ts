@@ -85,7 +85,10 @@ export const accessTokenEnv = {
   JWT_SECRET: z
     .string()
     .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
-    .refine((value) => value !== "your-secret-key-minimum-32-characters", "is the documentation's example: generate one (openssl rand -base64 48)")
+    .refine(
+      (value) => value !== "your-secret-key-minimum-32-characters",
+      "is the documentation's example: generate one (openssl rand -base64 48)",
+    )
     .optional(),
   JWT_ISSUER: z.string().min(1).default(DEFAULT_ISSUER),
   JWT_AUDIENCE: z.string().min(1).default(DEFAULT_AUDIENCE),
@@ -103,7 +106,10 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   }
   const lifetimeSeconds = Math.max(1, Math.round(expirationHours * 3600));
   // Imported once: jose would otherwise import a raw Uint8Array secret on every call.
-  const key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  const key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
 
   return {
     lifetimeSeconds,

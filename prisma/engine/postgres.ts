@@ -8,9 +8,7 @@ import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from "@p
 // it uses (they are its dependencies, not ours).
 const requireFromAdapter = createRequire(import.meta.resolve("@prisma/adapter-pg"));
 const pg: typeof import("pg") = requireFromAdapter("pg");
-const adapterUtils: typeof import("@prisma/driver-adapter-utils") = requireFromAdapter(
-  "@prisma/driver-adapter-utils",
-);
+const adapterUtils: typeof import("@prisma/driver-adapter-utils") = requireFromAdapter("@prisma/driver-adapter-utils");
 
 // Gap 1: adapter-pg can't map PostgreSQL's internal one-byte `"char"` type (oid 18), which the catalog
 // queries behind every schema description return (relkind, contype, …). Its values are text, so pg

@@ -22,23 +22,21 @@ async function prisma(args: string[], databaseUrl: string | null = url) {
   const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: databaseUrl ?? undefined };
   delete env.PRISMA_SCHEMA_ENGINE_BINARY; // the config must find the engine by itself
   const child = Bun.spawn(["bunx", "prisma", ...args], { cwd: dir, env, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, output: stdout + stderr };
 }
 
-const migrationDirs = () => readdirSync(join(dir, "prisma", "migrations"), { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .map((entry) => entry.name)
-  .sort();
+const migrationDirs = () =>
+  readdirSync(join(dir, "prisma", "migrations"), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 
 const applied = async () =>
-  (await sql`SELECT migration_name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1`).map(
-    (row) => ({ name: String(row.migration_name), checksum: String(row.checksum) }),
-  );
+  (await sql`SELECT migration_name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1`).map((row) => ({
+    name: String(row.migration_name),
+    checksum: String(row.checksum),
+  }));
 
 describe.skipIf(!adminUrl)("prisma CLI on the Wasm schema engine", () => {
   beforeAll(() => {
@@ -69,7 +67,9 @@ describe.skipIf(!adminUrl)("prisma CLI on the Wasm schema engine", () => {
     expect(code).toBe(0);
     const expected = migrationDirs().map((migration) => ({
       name: migration,
-      checksum: createHash("sha256").update(readFileSync(join(dir, "prisma", "migrations", migration, "migration.sql"))).digest("hex"),
+      checksum: createHash("sha256")
+        .update(readFileSync(join(dir, "prisma", "migrations", migration, "migration.sql")))
+        .digest("hex"),
     }));
     expect(await applied()).toEqual(expected);
   });
@@ -100,9 +100,7 @@ describe.skipIf(!adminUrl)("prisma CLI on the Wasm schema engine", () => {
     expect(output).toContain("Your database is now in sync with your schema.");
     expect(code).toBe(0);
     const created = migrationDirs().find((migration) => migration.endsWith("_add_nickname"))!;
-    expect(readFileSync(join(dir, "prisma", "migrations", created, "migration.sql"), "utf8")).toContain(
-      `ADD COLUMN     "nickname" TEXT`,
-    );
+    expect(readFileSync(join(dir, "prisma", "migrations", created, "migration.sql"), "utf8")).toContain(`ADD COLUMN     "nickname" TEXT`);
     // Had the history replayed on the main database, `CREATE TYPE "Role"` would have failed there.
     expect((await applied()).map((row) => row.name)).toEqual(migrationDirs());
     const [column] = await sql`SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'nickname'`;
@@ -113,7 +111,13 @@ describe.skipIf(!adminUrl)("prisma CLI on the Wasm schema engine", () => {
 
   test("migrate diff prints nothing to do between the migrations and the schema", async () => {
     const { code, output } = await prisma([
-      "migrate", "diff", "--from-migrations", "prisma/migrations", "--to-schema", "prisma/schema.prisma", "--script",
+      "migrate",
+      "diff",
+      "--from-migrations",
+      "prisma/migrations",
+      "--to-schema",
+      "prisma/schema.prisma",
+      "--script",
     ]);
     expect(output).toContain("-- This is an empty migration.");
     expect(code).toBe(0);

@@ -24,9 +24,20 @@ type Datasource = { url?: string; shadowDatabaseUrl?: string };
 
 // Methods whose JSON-RPC params and result are exactly the Wasm engine's input and output.
 const passThrough = [
-  "applyMigrations", "createMigration", "dbExecute", "devDiagnostic", "diagnoseMigrationHistory", "diff",
-  "ensureConnectionValidity", "evaluateDataLoss", "introspect", "introspectSql", "markMigrationApplied",
-  "markMigrationRolledBack", "reset", "schemaPush",
+  "applyMigrations",
+  "createMigration",
+  "dbExecute",
+  "devDiagnostic",
+  "diagnoseMigrationHistory",
+  "diff",
+  "ensureConnectionValidity",
+  "evaluateDataLoss",
+  "introspect",
+  "introspectSql",
+  "markMigrationApplied",
+  "markMigrationRolledBack",
+  "reset",
+  "schemaPush",
 ] as const satisfies ReadonlyArray<keyof Engine>;
 
 /** parseArgs reads the native engine's command line. */
@@ -122,7 +133,10 @@ function connectionError(error: unknown, url: string): { code?: string; message:
   if (code === "3D000")
     return { code: "P1003", message: `Database \`${databaseName(url)}\` does not exist on the database server at ${at}.` };
   if (code === "28P01" || code === "28000")
-    return { code: "P1000", message: `Authentication failed against the database server at ${at}: the credentials for \`${username}\` are not valid.` };
+    return {
+      code: "P1000",
+      message: `Authentication failed against the database server at ${at}: the credentials for \`${username}\` are not valid.`,
+    };
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || code === "EAI_AGAIN")
     return { code: "P1001", message: `Can't reach database server at ${at}\n\nPlease make sure your database server is running at ${at}.` };
   return { message: message ?? String(error) };

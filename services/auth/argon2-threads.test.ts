@@ -24,12 +24,15 @@ describe("Argon2id threads", () => {
     expect(await threadHasher.verify("correct horse battery stapler", hash)).toBe(false);
   });
 
-  test.skipIf(process.platform !== "linux")("hashing threads run at nice 19; the event loop's thread stays at its own priority", async () => {
-    await Promise.all(Array.from({ length: THREADS }, () => threadHasher.hash("x", CHEAP)));
-    const nices = threadNices();
-    expect(nices.get(process.pid)).toBe(MAIN_NICE);
-    expect([...nices.values()].filter((nice) => nice === 19).length).toBeGreaterThanOrEqual(THREADS);
-  });
+  test.skipIf(process.platform !== "linux")(
+    "hashing threads run at nice 19; the event loop's thread stays at its own priority",
+    async () => {
+      await Promise.all(Array.from({ length: THREADS }, () => threadHasher.hash("x", CHEAP)));
+      const nices = threadNices();
+      expect(nices.get(process.pid)).toBe(MAIN_NICE);
+      expect([...nices.values()].filter((nice) => nice === 19).length).toBeGreaterThanOrEqual(THREADS);
+    },
+  );
 
   test("more jobs than threads all complete, each with its own answer", async () => {
     const passwords = Array.from({ length: THREADS * 3 + 1 }, (_, i) => `password ${i}`);

@@ -57,7 +57,6 @@ const uniqueEmail = () => `auth${++n}-${crypto.randomUUID().slice(0, 6)}@example
 const PASSWORD = "correct horse battery staple";
 const registerUser = (email = uniqueEmail(), password = PASSWORD) => auth.register({ email, password, name: "Ada" });
 
-
 describe("Register", () => {
   test("creates the user and answers a Bearer token pair whose access token verifies", async () => {
     const email = uniqueEmail();
@@ -173,7 +172,8 @@ describe("Login", () => {
         concurrency: 1,
         maxWaitMs: 20,
         hasher: {
-          hash: async (password, params) => (first ? ((first = false), Bun.password.hash(password, params)) : held.then(() => "$argon2id$held")),
+          hash: async (password, params) =>
+            first ? ((first = false), Bun.password.hash(password, params)) : held.then(() => "$argon2id$held"),
           verify: async () => held.then(() => false),
         },
       },

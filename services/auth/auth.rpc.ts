@@ -24,7 +24,9 @@ export function authRoutes(deps: AuthDeps) {
           }),
         ),
       login: async (req) =>
-        toTokenResponse(await auth.login(deps, { email: check("email", email, req.email), password: check("password", loginPassword, req.password) })),
+        toTokenResponse(
+          await auth.login(deps, { email: check("email", email, req.email), password: check("password", loginPassword, req.password) }),
+        ),
       verifyToken: async (req) => {
         const claims = await auth.verifyToken(deps, req.token);
         return { userId: claims.sub, email: claims.email, role: claims.role, expiresAt: BigInt(claims.exp), jti: claims.jti };

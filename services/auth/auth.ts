@@ -103,7 +103,14 @@ function expiredIsNull(error: unknown): null {
 // The user service's answers that mean something to our caller pass through unchanged; NotFound
 // becomes null. Anything else (say, a refused service credential) is our own misconfiguration:
 // Internal for the caller, the detail in the log.
-const PASS_THROUGH = new Set([Code.AlreadyExists, Code.InvalidArgument, Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Canceled]);
+const PASS_THROUGH = new Set([
+  Code.AlreadyExists,
+  Code.InvalidArgument,
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.ResourceExhausted,
+  Code.Canceled,
+]);
 
 async function fromUserService<T>(call: Promise<T>): Promise<T | null> {
   try {

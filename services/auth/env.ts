@@ -23,7 +23,11 @@ export type AuthEnv = z.output<typeof authEnvSchema> & { JWT_SECRET: string; INT
 
 /** loadAuthEnv reads the auth service's configuration once, filling development-only secrets. */
 export function loadAuthEnv(env: Record<string, string | undefined> = process.env): AuthEnv {
-  const parsed = parseEnv(authEnvSchema, { requiredInProduction: ["REDIS_URL", "JWT_SECRET", "INTERNAL_SERVICE_TOKEN", "USER_SERVICE_URL"] }, env);
+  const parsed = parseEnv(
+    authEnvSchema,
+    { requiredInProduction: ["REDIS_URL", "JWT_SECRET", "INTERNAL_SERVICE_TOKEN", "USER_SERVICE_URL"] },
+    env,
+  );
   return {
     ...parsed,
     JWT_SECRET: parsed.JWT_SECRET ?? devSecret("JWT_SECRET", parsed.DATA_DIR),

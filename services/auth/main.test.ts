@@ -16,7 +16,8 @@ const logout = method("Logout");
 const healthCheck = grpcJsMethod("grpc/health/v1/health.proto", "grpc.health.v1.Health", "Check");
 
 /** runToExit runs the auth binary (no secrets given) expecting it to stop at startup. */
-const runToExit = (env: Record<string, string>) => run(["services/auth/main.ts", "serve", "--port", "0"], { ...baseEnv(dataDir("auth")), ...env });
+const runToExit = (env: Record<string, string>) =>
+  run(["services/auth/main.ts", "serve", "--port", "0"], { ...baseEnv(dataDir("auth")), ...env });
 
 let client: grpc.Client;
 beforeAll(async () => {
@@ -30,7 +31,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-const call = (m: ReturnType<typeof method>, request: object) => grpcJsUnary(client, m, request, { deadlineMs: 10_000 }).then((r) => r.response);
+const call = (m: ReturnType<typeof method>, request: object) =>
+  grpcJsUnary(client, m, request, { deadlineMs: 10_000 }).then((r) => r.response);
 const failure = (m: ReturnType<typeof method>, request: object) =>
   call(m, request).then(
     () => {

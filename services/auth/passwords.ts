@@ -53,7 +53,8 @@ export async function createPasswords(options: PasswordOptions = {}): Promise<Pa
   const maxWaitMs = options.maxWaitMs ?? 1500;
   const maxQueue = options.maxQueue ?? concurrency * 64;
   const retryAfterSeconds = options.retryAfterSeconds ?? 1;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
 
   const limit = pLimit(concurrency);
   const busy = () => new ResourceExhaustedError("too many password checks in progress, retry shortly", retryAfterSeconds);

@@ -105,7 +105,14 @@ describeStores("refresh tokens", (store, prefix) => {
     for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(UnauthenticatedError);
     // Every token that came out is dead or the only live one: try them all.
     let live = 0;
-    for (const token of new Set(issued)) if (await tokens.rotate(token, allow).then(() => true, () => false)) live++;
+    for (const token of new Set(issued))
+      if (
+        await tokens.rotate(token, allow).then(
+          () => true,
+          () => false,
+        )
+      )
+        live++;
     expect(live).toBeLessThanOrEqual(1);
   });
 

@@ -108,7 +108,10 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
       const child = derive(token);
       const childHash = sha256(child);
       await using _lock = await lockFamily(familyId);
-      const [family, revoked] = (await store.cache.getMany<unknown>([familyKey(familyId), revokedKey(familyId)])) as [FamilyRecord | null, unknown];
+      const [family, revoked] = (await store.cache.getMany<unknown>([familyKey(familyId), revokedKey(familyId)])) as [
+        FamilyRecord | null,
+        unknown,
+      ];
       if (!family || revoked != null) throw new UnauthenticatedError("refresh token has been revoked");
 
       if (family.current === hash) {
@@ -116,10 +119,15 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
         // derives and writes the same child again. The family write is the commit point.
         const at = now();
         await store.cache.set(tokenKey(childHash), { userId, familyId, issuedAt: at } satisfies TokenRecord, ttlSeconds);
-        await store.cache.set(familyKey(familyId), { userId, current: childHash, previous: hash, rotatedAt: at } satisfies FamilyRecord, ttlSeconds);
+        await store.cache.set(
+          familyKey(familyId),
+          { userId, current: childHash, previous: hash, rotatedAt: at } satisfies FamilyRecord,
+          ttlSeconds,
+        );
         return { token: child, value };
       }
-      const justRotated = family.previous === hash && family.current === childHash && family.rotatedAt !== null && now() - family.rotatedAt < graceMs;
+      const justRotated =
+        family.previous === hash && family.current === childHash && family.rotatedAt !== null && now() - family.rotatedAt < graceMs;
       if (justRotated) return { token: child, value };
 
       await revokeFamily(familyId);

@@ -34,7 +34,9 @@ export type AuthServiceOptions = {
 };
 
 /** createAuthDeps builds what the handlers need; the dummy password hash is computed here, once. */
-export async function createAuthDeps(options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs" | "shutdownTimeoutMs">): Promise<AuthDeps> {
+export async function createAuthDeps(
+  options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs" | "shutdownTimeoutMs">,
+): Promise<AuthDeps> {
   const { store, log } = options;
   return {
     users: options.users,

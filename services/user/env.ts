@@ -3,7 +3,14 @@ import { parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenL
 import { databaseEnv } from "../../lib/db/migrate-cli.ts";
 import { devSecret } from "../../lib/config/secrets.ts";
 
-export const userEnvSchema = z.object({ ...databaseEnv, ...redisEnv, ...serviceTokenEnv, ...tokenLifetimeEnv, ...serverHostEnv, ...shutdownEnv });
+export const userEnvSchema = z.object({
+  ...databaseEnv,
+  ...redisEnv,
+  ...serviceTokenEnv,
+  ...tokenLifetimeEnv,
+  ...serverHostEnv,
+  ...shutdownEnv,
+});
 
 export type UserEnv = z.output<typeof userEnvSchema> & { INTERNAL_SERVICE_TOKEN: string };
 

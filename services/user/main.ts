@@ -41,5 +41,9 @@ await runCli(USAGE, async () => {
   console.log(
     `user-service listening on ${service.server.url}\n  database: ${db.describe()}\n  redis: ${store.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
   );
-  onShutdown(service.close, () => db.close(), () => store.close());
+  onShutdown(
+    service.close,
+    () => db.close(),
+    () => store.close(),
+  );
 });

@@ -29,7 +29,13 @@ export async function startUserService(options: UserServiceOptions) {
   const { db, store, log } = options;
   await db.ping();
   await db.withSql((sql) => migrateUp(sql, (name) => log.info("applied migration", { migration: name })));
-  const routes = userRoutes({ prisma: db.prisma, cache: store, log, internalToken: options.internalToken, tokenLifetimeSeconds: options.tokenLifetimeSeconds });
+  const routes = userRoutes({
+    prisma: db.prisma,
+    cache: store,
+    log,
+    internalToken: options.internalToken,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+  });
   const server: RpcServer = await startRpcServer({
     host: options.host,
     port: options.port,

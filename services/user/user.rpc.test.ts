@@ -19,8 +19,6 @@ let n = 0;
 const uniqueEmail = () => `user${++n}-${crypto.randomUUID().slice(0, 6)}@example.com`;
 const create = (email = uniqueEmail(), name = "Ada") => svc.users.createUser({ email, passwordHash: HASH, name });
 
-
-
 describe("CreateUser", () => {
   test("stores a normalized email and returns the public user without a hash", async () => {
     const user = await create("  Grace.Hopper@Example.COM ", "  Grace  ");
@@ -186,7 +184,9 @@ describe("ListUsers", () => {
     expect(await codeOf(svc.users.listUsers({ pageSize: -1 }))).toBe(Code.InvalidArgument);
     expect(await codeOf(svc.users.listUsers({ pageToken: "garbage" }))).toBe(Code.InvalidArgument);
     const page = await svc.users.listUsers({ pageSize: 1, state: UserState.ALL });
-    expect(await codeOf(svc.users.listUsers({ pageSize: 1, pageToken: page.nextPageToken, state: UserState.DELETED }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(svc.users.listUsers({ pageSize: 1, pageToken: page.nextPageToken, state: UserState.DELETED }))).toBe(
+      Code.InvalidArgument,
+    );
     expect((await errorOf(svc.users.listUsers({ pageSize: 1000 }))).rawMessage).toStartWith("page_size:");
   });
 });

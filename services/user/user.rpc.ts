@@ -64,8 +64,7 @@ export function userRoutes(deps: UserDeps & { internalToken: string }) {
         await users.hardDeleteUser(deps, check("id", userId, req.id));
         return { success: true };
       },
-      getUserByEmailInternal: (req, context) =>
-        internal(context, () => users.getUserByEmail(deps, check("email", email, req.email))),
+      getUserByEmailInternal: (req, context) => internal(context, () => users.getUserByEmail(deps, check("email", email, req.email))),
       getUserByEmailInternalWithDeleted: (req, context) =>
         internal(context, () => users.getUserByEmailWithDeleted(deps, check("email", email, req.email))),
     });

@@ -31,7 +31,10 @@ function expectOneError(result: Exited, exitCode: number): string {
 describe("--help", () => {
   for (const { name, script } of BINARIES) {
     test(`${name} --help and ${name} serve --help exit 0 with usage`, async () => {
-      const [top, serve] = await Promise.all([run([script, "--help"], env(`help-${name}`)), run([script, "serve", "--help"], env(`help-${name}`))]);
+      const [top, serve] = await Promise.all([
+        run([script, "--help"], env(`help-${name}`)),
+        run([script, "serve", "--help"], env(`help-${name}`)),
+      ]);
       expect(top).toMatchObject({ code: 0, stderr: "" });
       expect(top.stdout).toContain(`Usage: bun run ${name} `);
       expect(top.stdout).toContain("serve");
@@ -65,7 +68,10 @@ describe("usage errors", () => {
   });
 
   test("users create --password (a password in argv) is refused without echoing it", async () => {
-    const result = await run(["combined/main.ts", "users", "create", "--email", "a@example.com", "--name", "A", "--password", "hunter2hunter2"], env("flag-password"));
+    const result = await run(
+      ["combined/main.ts", "users", "create", "--email", "a@example.com", "--name", "A", "--password", "hunter2hunter2"],
+      env("flag-password"),
+    );
     expect(expectOneError(result, 2)).toContain("--password");
     expect(result.stderr + result.stdout).not.toContain("hunter2hunter2");
   });
@@ -75,7 +81,9 @@ describe("a port already in use", () => {
   // One listener holds the port; every binary (and each of combined's three ports) must refuse it.
   // They share one DATA_DIR, so the embedded database is created (the slow part) only once.
   const shared = env("port");
-  const cases = BINARIES.flatMap(({ name, script, portFlags }) => portFlags.map((flag) => ({ name, script, flag, others: portFlags.filter((f) => f !== flag) })));
+  const cases = BINARIES.flatMap(({ name, script, portFlags }) =>
+    portFlags.map((flag) => ({ name, script, flag, others: portFlags.filter((f) => f !== flag) })),
+  );
   for (const { name, script, flag, others } of cases) {
     test(`${name} serve ${flag} <busy port> exits non-zero naming the port`, async () => {
       const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -102,7 +110,8 @@ describe("configuration", () => {
     const stderr = expectOneError(result, 2);
     expect(result.stdout).toBe("");
     expect(stderr).toContain("JWT_SECRET: must be at least 32 characters");
-    for (const name of ["DATABASE_URL", "REDIS_URL", "INTERNAL_SERVICE_TOKEN"]) expect(stderr).toContain(`${name}: is required when NODE_ENV=production`);
+    for (const name of ["DATABASE_URL", "REDIS_URL", "INTERNAL_SERVICE_TOKEN"])
+      expect(stderr).toContain(`${name}: is required when NODE_ENV=production`);
     // No development fallback was taken: nothing was generated or opened.
     expect(stderr).not.toContain("note:");
     expect(stderr).not.toMatch(/\bshort\b/);
@@ -111,10 +120,15 @@ describe("configuration", () => {
   for (const script of ["services/user/main.ts", "combined/main.ts"]) {
     test(`${script} migrate status with an unreachable DATABASE_URL: one line naming DATABASE_URL and the host`, async () => {
       const [closed] = freePorts(1);
-      const result = await run([script, "migrate", "status"], { ...env("unreachable"), DATABASE_URL: `postgresql://postgres:s3cret@127.0.0.1:${closed}/app` });
+      const result = await run([script, "migrate", "status"], {
+        ...env("unreachable"),
+        DATABASE_URL: `postgresql://postgres:s3cret@127.0.0.1:${closed}/app`,
+      });
       expect(result.code).not.toBe(0);
       expectOneError(result, result.code);
-      expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`^error: DATABASE_URL: .*127\\.0\\.0\\.1:${closed}`))]);
+      expect(result.stderr.trim().split("\n")).toEqual([
+        expect.stringMatching(new RegExp(`^error: DATABASE_URL: .*127\\.0\\.0\\.1:${closed}`)),
+      ]);
       expect(result.stderr + result.stdout).not.toContain("s3cret");
     });
   }
@@ -125,17 +139,29 @@ describe("users create --password-stdin", () => {
     const dir = env("create");
     const email = uniqueEmail("stdin");
     const password = "stdin: spaces & symbols ok";
-    const created = await run(["combined/main.ts", "users", "create", "--email", email.toUpperCase(), "--name", "Stdin Admin", "--admin", "--password-stdin"], dir, `${password}\n`);
+    const created = await run(
+      ["combined/main.ts", "users", "create", "--email", email.toUpperCase(), "--name", "Stdin Admin", "--admin", "--password-stdin"],
+      dir,
+      `${password}\n`,
+    );
     expect(created).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^created admin ${email} \\(`)) });
     expect(created.stdout + created.stderr).not.toContain(password);
 
-    const again = await run(["combined/main.ts", "users", "create", "--email", email, "--name", "Again", "--password-stdin"], dir, `${password}\n`);
+    const again = await run(
+      ["combined/main.ts", "users", "create", "--email", email, "--name", "Again", "--password-stdin"],
+      dir,
+      `${password}\n`,
+    );
     expect(expectOneError(again, 1)).toContain(`an active user with email ${email} already exists`);
     const noTty = await run(["combined/main.ts", "users", "create", "--email", uniqueEmail("tty"), "--name", "No TTY"], dir);
     expect(expectOneError(noTty, 2)).toContain("--password-stdin");
 
     const [gateway, auth, user] = freePorts(3);
-    const serve = await start(["combined/main.ts", "serve", "--gateway-port", `${gateway}`, "--auth-port", `${auth}`, "--user-port", `${user}`], dir, /^ {2}redis +\S.*$/m);
+    const serve = await start(
+      ["combined/main.ts", "serve", "--gateway-port", `${gateway}`, "--auth-port", `${auth}`, "--user-port", `${user}`],
+      dir,
+      /^ {2}redis +\S.*$/m,
+    );
     try {
       const api = http(`http://127.0.0.1:${gateway}`);
       const login = await api("/auth/login", { body: { email, password } });

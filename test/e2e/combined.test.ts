@@ -116,7 +116,9 @@ for (const variant of variants) {
       expect((await api("/users", { token: session.access_token })).status).toBe(403);
       // With Redis, serve keeps its keys under the run's REDIS_KEY_PREFIX (see test/binaries.ts).
       if (env.REDIS_URL) {
-        expect(await redisKeys()).toEqual(expect.arrayContaining(["rate_limit:auth:127.0.0.1", "rate_limit:users:127.0.0.1", `user:${user.id}`]));
+        expect(await redisKeys()).toEqual(
+          expect.arrayContaining(["rate_limit:auth:127.0.0.1", "rate_limit:users:127.0.0.1", `user:${user.id}`]),
+        );
       }
     });
 
@@ -143,7 +145,8 @@ for (const variant of variants) {
 // The Docker image runs `combined serve` with NODE_ENV=production and exactly the four variables the
 // README lists; nothing else (USER_SERVICE_URL is a split-mode setting) may be demanded.
 const production = testDatabaseUrl() && testRedisUrl();
-if (!production) console.error("[combined e2e] skipping NODE_ENV=production: needs PostgreSQL and Redis (TEST_DATABASE_URL or TEST_REDIS_URL is empty)");
+if (!production)
+  console.error("[combined e2e] skipping NODE_ENV=production: needs PostgreSQL and Redis (TEST_DATABASE_URL or TEST_REDIS_URL is empty)");
 
 describe.skipIf(!production)("combined serve with NODE_ENV=production", () => {
   test("starts with DATABASE_URL, REDIS_URL, JWT_SECRET and INTERNAL_SERVICE_TOKEN alone, says production, serves /health", async () => {

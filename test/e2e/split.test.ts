@@ -31,7 +31,8 @@ import {
 setDefaultTimeout(30_000);
 
 const missing = [!testDatabaseUrl() && "TEST_DATABASE_URL", !testRedisUrl() && "TEST_REDIS_URL"].filter(Boolean);
-if (missing.length > 0) console.error(`[split e2e] skipped: ${missing.join(" and ")} empty (split mode needs a PostgreSQL and a Redis server)`);
+if (missing.length > 0)
+  console.error(`[split e2e] skipped: ${missing.join(" and ")} empty (split mode needs a PostgreSQL and a Redis server)`);
 
 const method = (name: string) => grpcJsMethod("user/v1/user.proto", "user.v1.UserService", name);
 const rpc = {
@@ -49,7 +50,16 @@ const rpc = {
 const healthCheck = grpcJsMethod("grpc/health/v1/health.proto", "grpc.health.v1.Health", "Check");
 
 // proto-loader's view of the messages: camelCase fields, enums as names.
-type GrpcUser = { id: string; email: string; name: string; role: string; createdAt: string; updatedAt: string; deletedAt?: string; passwordHash?: string };
+type GrpcUser = {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt?: string;
+  passwordHash?: string;
+};
 type GrpcPage = { users: GrpcUser[]; nextPageToken: string };
 
 let testDb: TestDatabase | undefined;
@@ -256,7 +266,11 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
     });
 
     test("buf curl calls GetUser through reflection", async () => {
-      const created = await call<GrpcUser>(rpc.createUser, { email: uniqueEmail("buf"), passwordHash: "$argon2id$placeholder", name: "Buf Curl" });
+      const created = await call<GrpcUser>(rpc.createUser, {
+        email: uniqueEmail("buf"),
+        passwordHash: "$argon2id$placeholder",
+        name: "Buf Curl",
+      });
       const res = await bufCurl("-d", JSON.stringify({ id: created.id }), `${urls.user}/user.v1.UserService/GetUser`);
       expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
       expect(JSON.parse(res.stdout)).toMatchObject({ id: created.id, email: created.email, name: "Buf Curl", role: "user" });
@@ -264,7 +278,11 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
     });
 
     test("a Connect JSON POST over HTTP/1.1 (fetch) on the same port works", async () => {
-      const created = await call<GrpcUser>(rpc.createUser, { email: uniqueEmail("connect"), passwordHash: "$argon2id$placeholder", name: "Connect JSON" });
+      const created = await call<GrpcUser>(rpc.createUser, {
+        email: uniqueEmail("connect"),
+        passwordHash: "$argon2id$placeholder",
+        name: "Connect JSON",
+      });
       const res = await fetch(`${urls.user}/user.v1.UserService/GetUserByEmail`, {
         method: "POST",
         headers: { "content-type": "application/json" },

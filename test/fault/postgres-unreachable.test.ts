@@ -48,7 +48,10 @@ describe.skipIf(!testDatabaseUrl())("user service with PostgreSQL unreachable", 
   const servingStatus = async () => (await healthClient.check({ service: UserService.typeName }, { timeoutMs: 2000 })).status;
 
   beforeAll(async () => {
-    [redis, db] = await Promise.all([redisServerBinary ? startRedisServer({ ports: [6380, 6389] }) : undefined, createTestDatabase("fault_pg")]);
+    [redis, db] = await Promise.all([
+      redisServerBinary ? startRedisServer({ ports: [6380, 6389] }) : undefined,
+      createTestDatabase("fault_pg"),
+    ]);
     direct = new URL(db.url ?? "");
     proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
     const viaProxy = new URL(direct);
@@ -108,7 +111,10 @@ describe.skipIf(!testDatabaseUrl())("user service with PostgreSQL unreachable", 
       // A random id is in no cache: the service must ask the database.
       ["GET /users/{id} (cold cache)", coldGet],
       ["GET /users", () => get("/users")],
-      ["POST /auth/register", () => call(gateway.url, "/auth/register", jsonInit("POST", { email: uniqueEmail(), password: PASSWORD, name: "Nobody" }))],
+      [
+        "POST /auth/register",
+        () => call(gateway.url, "/auth/register", jsonInit("POST", { email: uniqueEmail(), password: PASSWORD, name: "Nobody" })),
+      ],
       ["POST /auth/login", () => call(gateway.url, "/auth/login", jsonInit("POST", { email: admin.user.email, password: PASSWORD }))],
       ["PUT /users/{id}", () => call(gateway.url, `/users/${admin.user.id}`, jsonInit("PUT", { name: "Renamed" }, bearer(admin)))],
     ];
@@ -128,7 +134,11 @@ describe.skipIf(!testDatabaseUrl())("user service with PostgreSQL unreachable", 
       status: 503,
       body: {
         status: "degraded",
-        services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "unhealthy", error: "user.v1.UserService is NOT_SERVING" } },
+        services: {
+          redis: { status: "healthy" },
+          auth: { status: "healthy" },
+          user: { status: "unhealthy", error: "user.v1.UserService is NOT_SERVING" },
+        },
       },
     });
   }, 20_000);
@@ -141,7 +151,9 @@ describe.skipIf(!testDatabaseUrl())("user service with PostgreSQL unreachable", 
     });
     expect((await coldGet()).status).toBe(404);
     expect((await call(gateway.url, "/auth/login", jsonInit("POST", { email: admin.user.email, password: PASSWORD }))).status).toBe(200);
-    expect((await call(gateway.url, "/auth/register", jsonInit("POST", { email: uniqueEmail(), password: PASSWORD, name: "Back" }))).status).toBe(201);
+    expect(
+      (await call(gateway.url, "/auth/register", jsonInit("POST", { email: uniqueEmail(), password: PASSWORD, name: "Back" }))).status,
+    ).toBe(201);
     expect((await health(gateway.url)).status).toBe(200);
     expect(user.output()).not.toContain('"level":"error"');
   }, 20_000);
@@ -152,7 +164,10 @@ describe.skipIf(!testDatabaseUrl())("user service with PostgreSQL unreachable", 
     await sql.unsafe(`alter database "${name}" allow_connections false`);
     try {
       await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name}`;
-      for (const send of [coldGet, () => call(gateway.url, "/auth/login", jsonInit("POST", { email: admin.user.email, password: PASSWORD }))]) {
+      for (const send of [
+        coldGet,
+        () => call(gateway.url, "/auth/login", jsonInit("POST", { email: admin.user.email, password: PASSWORD })),
+      ]) {
         const { value: res, ms } = await timed(send);
         await expectUnavailable(res);
         expect(ms).toBeLessThan(NEVER_HANG_MS);

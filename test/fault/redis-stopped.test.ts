@@ -11,7 +11,6 @@ import { redisServerBinary, startRedisServer, type RedisServer } from "../redis-
 
 if (!redisServerBinary) console.log("[fault: redis stopped] skipped: no redis-server binary on PATH");
 
-
 // The auth service pings the store every 5 s (services/auth/service.ts).
 const AUTH_PROBE_MS = 5000;
 
@@ -40,7 +39,10 @@ describe.skipIf(!redisServerBinary)("combined serve with Redis stopped", () => {
   });
 
   test("while Redis is up, /health is 200 with every dependency healthy", async () => {
-    expect(await health(app.url)).toEqual({ status: 200, body: { status: "healthy", services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } } } });
+    expect(await health(app.url)).toEqual({
+      status: 200,
+      body: { status: "healthy", services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } } },
+    });
   });
 
   test("with Redis killed, /health is 503 with the degraded shape within a few seconds", async () => {
@@ -78,7 +80,10 @@ describe.skipIf(!redisServerBinary)("combined serve with Redis stopped", () => {
   test("rate-limited routes are denied with 429 and Retry-After, fast, never a hang or a 500", async () => {
     const requests: [string, () => Promise<Response>][] = [
       ["POST /auth/login", login],
-      ["POST /auth/register", () => call(app.url, "/auth/register", jsonInit("POST", { email: uniqueEmail(), password: PASSWORD, name: "Nobody" }))],
+      [
+        "POST /auth/register",
+        () => call(app.url, "/auth/register", jsonInit("POST", { email: uniqueEmail(), password: PASSWORD, name: "Nobody" })),
+      ],
       ["POST /auth/refresh", () => call(app.url, "/auth/refresh", jsonInit("POST", { refresh_token: session.refresh_token }))],
       ["GET /users/me", () => get("/users/me", bearer(session))],
       ["GET /users", () => get("/users", bearer(session))],
@@ -95,7 +100,8 @@ describe.skipIf(!redisServerBinary)("combined serve with Redis stopped", () => {
   });
 
   test("/, /health/live and the OpenAPI document still answer", async () => {
-    for (const path of ["/", "/health/live", "/api-docs/openapi.json"]) expect({ path, status: (await get(path)).status }).toEqual({ path, status: 200 });
+    for (const path of ["/", "/health/live", "/api-docs/openapi.json"])
+      expect({ path, status: (await get(path)).status }).toEqual({ path, status: 200 });
   });
 
   test("when Redis starts again on the same port, everything recovers without a restart", async () => {

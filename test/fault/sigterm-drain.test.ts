@@ -42,7 +42,9 @@ describe.skipIf(!testDatabaseUrl())("SIGTERM during in-flight requests", () => {
     const lock = await lockUsersTable(db.url ?? "");
     const emails = Array.from({ length: IN_FLIGHT }, () => uniqueEmail("drain"));
     try {
-      const pending = emails.map((email) => timed(() => call(app.url, "/auth/register", jsonInit("POST", { email, password: PASSWORD, name: "Drain" }))));
+      const pending = emails.map((email) =>
+        timed(() => call(app.url, "/auth/register", jsonInit("POST", { email, password: PASSWORD, name: "Drain" }))),
+      );
       await lock.waitFor(IN_FLIGHT); // each is inside the stack, its INSERT waiting for the lock
       app.signal("SIGTERM");
       await refusedSoon(app.url);
@@ -66,7 +68,9 @@ describe.skipIf(!testDatabaseUrl())("SIGTERM during in-flight requests", () => {
     const service = await startBinary("user", { DATABASE_URL: db.url });
     const users = createClient(UserService, createRpcTransport(service.url, { timeoutMs: 15_000 }));
     const created = await Promise.all(
-      Array.from({ length: IN_FLIGHT }, () => users.createUser({ email: uniqueEmail("grpc"), name: "Drain", passwordHash: "not-a-real-hash" })),
+      Array.from({ length: IN_FLIGHT }, () =>
+        users.createUser({ email: uniqueEmail("grpc"), name: "Drain", passwordHash: "not-a-real-hash" }),
+      ),
     );
     const lock = await lockUsersTable(db.url ?? "");
     try {
@@ -88,7 +92,11 @@ describe.skipIf(!testDatabaseUrl())("SIGTERM during in-flight requests", () => {
     const app = await startBinary("combined", { DATABASE_URL: db.url, RATE_LIMIT_AUTH_REQUESTS: "1000", SHUTDOWN_TIMEOUT_SECONDS: "1" });
     const lock = await lockUsersTable(db.url ?? "");
     try {
-      const stuck = call(app.url, "/auth/register", jsonInit("POST", { email: uniqueEmail("stuck"), password: PASSWORD, name: "Stuck" })).then(
+      const stuck = call(
+        app.url,
+        "/auth/register",
+        jsonInit("POST", { email: uniqueEmail("stuck"), password: PASSWORD, name: "Stuck" }),
+      ).then(
         (res) => res.status,
         () => "cut off",
       );

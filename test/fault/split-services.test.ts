@@ -25,7 +25,10 @@ const login = () => call(gateway.url, "/auth/login", jsonInit("POST", { email, p
 
 beforeAll(async () => {
   // Without redis-server each binary falls back to its own in-process store, which is enough here.
-  [redis, db] = await Promise.all([redisServerBinary ? startRedisServer({ ports: [6380, 6389] }) : undefined, createTestDatabase("fault_split")]);
+  [redis, db] = await Promise.all([
+    redisServerBinary ? startRedisServer({ ports: [6380, 6389] }) : undefined,
+    createTestDatabase("fault_split"),
+  ]);
   const REDIS_URL = redis?.url;
   user = await startBinary("user", { DATABASE_URL: db.url, REDIS_URL });
   auth = await startBinary("auth", { REDIS_URL, USER_SERVICE_URL: user.url });
@@ -50,7 +53,10 @@ afterAll(async () => {
 
 describe("split mode with a service stopped or killed", () => {
   test("with all three up, /health is 200 and /users/me answers through the real gRPC hop", async () => {
-    expect(await health(gateway.url)).toEqual({ status: 200, body: { status: "healthy", services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } } } });
+    expect(await health(gateway.url)).toEqual({
+      status: 200,
+      body: { status: "healthy", services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } } },
+    });
     expect((await get("/users/me", bearer(session))).status).toBe(200);
   });
 
@@ -102,7 +108,9 @@ describe("split mode with a service stopped or killed", () => {
   test("a killed auth service (SIGKILL): /auth/* is a 503 at once, and the gateway itself stays up", async () => {
     auth.signal("SIGKILL");
     await auth.exited;
-    const { value: res, ms } = await timed(() => call(gateway.url, "/auth/register", jsonInit("POST", { email: uniqueEmail(), password: PASSWORD, name: "Late" })));
+    const { value: res, ms } = await timed(() =>
+      call(gateway.url, "/auth/register", jsonInit("POST", { email: uniqueEmail(), password: PASSWORD, name: "Late" })),
+    );
     await expectProblem(res, 503);
     expect(ms).toBeLessThan(SERVICE_TIMEOUT_MS);
     const { status, body } = await health(gateway.url);

@@ -29,7 +29,9 @@ export async function lockUsersTable(url: string): Promise<TableLock> {
 
   let released: Promise<void> | undefined;
   const waiters = async () =>
-    (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`).map((row) => row.pid);
+    (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`).map(
+      (row) => row.pid,
+    );
   return {
     waiters,
     waitFor: (n) =>

@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { bearer, bodyOf, expectProblem, jsonInit, PASSWORD, startTestStack, uniqueEmail, type Session, type TestStack } from "../../../test/stack.ts";
+import {
+  bearer,
+  bodyOf,
+  expectProblem,
+  jsonInit,
+  PASSWORD,
+  startTestStack,
+  uniqueEmail,
+  type Session,
+  type TestStack,
+} from "../../../test/stack.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -12,7 +22,11 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
 
 function expectTokenPair(body: Session, email: string) {
   expect(Object.keys(body).sort()).toEqual(["access_token", "expires_in", "refresh_token", "token_type", "user"]);
-  expect({ ...body }).toMatchObject({ token_type: "Bearer", expires_in: 3600, access_token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/) });
+  expect({ ...body }).toMatchObject({
+    token_type: "Bearer",
+    expires_in: 3600,
+    access_token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+  });
   expect(Object.keys(body.user).sort()).toEqual(USER_KEYS);
   expect({ ...body.user }).toMatchObject({ email, role: "user", deleted_at: null });
   expect(new Date(body.user.created_at).toISOString()).toBe(body.user.created_at);
@@ -32,12 +46,18 @@ describe("post /auth/register", () => {
 
   test("answers 409 for an email already registered, whatever its case", async () => {
     const { user } = await stack.register();
-    const problem = await expectProblem(await post("/auth/register", { email: user.email.toUpperCase(), password: PASSWORD, name: "Twin" }), 409);
+    const problem = await expectProblem(
+      await post("/auth/register", { email: user.email.toUpperCase(), password: PASSWORD, name: "Twin" }),
+      409,
+    );
     expect(problem.instance).toBe("/auth/register");
   });
 
   test("rejects an unknown field with 422", async () => {
-    const problem = await expectProblem(await post("/auth/register", { email: uniqueEmail(), password: PASSWORD, name: "Eve", role: "admin" }), 422);
+    const problem = await expectProblem(
+      await post("/auth/register", { email: uniqueEmail(), password: PASSWORD, name: "Eve", role: "admin" }),
+      422,
+    );
     expect(problem.errors).toEqual([{ field: "role", message: "is not an accepted field" }]);
   });
 

@@ -19,7 +19,11 @@ export const LoginBody = z
   .strictObject({
     email: rules.email.meta({ example: "ada@example.com" }),
     // Any length up to the limit: a wrong password gets the same answer as an unknown email.
-    password: z.string().min(1, "must not be empty").max(128, "must be at most 128 characters").openapi({ example: "correct horse battery staple" }),
+    password: z
+      .string()
+      .min(1, "must not be empty")
+      .max(128, "must be at most 128 characters")
+      .openapi({ example: "correct horse battery staple" }),
   })
   .openapi("LoginRequest");
 

@@ -27,7 +27,11 @@ export function userRoutes(deps: GatewayDeps, authenticate: MiddlewareHandler) {
 
   app.openapi(routes.list, async (c) => {
     const query = c.req.valid("query");
-    const page = await deps.users.listUsers({ pageSize: query.page_size ?? 0, pageToken: query.page_token ?? "", state: STATES[query.state] });
+    const page = await deps.users.listUsers({
+      pageSize: query.page_size ?? 0,
+      pageToken: query.page_token ?? "",
+      state: STATES[query.state],
+    });
     return c.json({ users: page.users.map(userJson), next_page_token: page.nextPageToken || null }, 200);
   });
 

@@ -17,8 +17,15 @@ export const ListQuery = z.object({
     .max(100, "must be at most 100")
     .optional()
     .openapi({ param: { name: "page_size", in: "query" }, example: 20, description: "1 to 100; default 20" }),
-  page_token: z.string().max(1024, "is too long").optional().openapi({ param: { name: "page_token", in: "query" }, description: "next_page_token of the previous page" }),
-  state: z.enum(["active", "deleted", "all"], "must be active, deleted or all").default("active").openapi({ param: { name: "state", in: "query" } }),
+  page_token: z
+    .string()
+    .max(1024, "is too long")
+    .optional()
+    .openapi({ param: { name: "page_token", in: "query" }, description: "next_page_token of the previous page" }),
+  state: z
+    .enum(["active", "deleted", "all"], "must be active, deleted or all")
+    .default("active")
+    .openapi({ param: { name: "state", in: "query" } }),
 });
 
 export const UserPage = z

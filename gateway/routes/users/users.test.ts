@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { bearer, bodyOf, expectProblem, jsonInit, PASSWORD, startTestStack, uniqueEmail, type Session, type TestStack, type UserPageJson } from "../../../test/stack.ts";
+import {
+  bearer,
+  bodyOf,
+  expectProblem,
+  jsonInit,
+  PASSWORD,
+  startTestStack,
+  uniqueEmail,
+  type Session,
+  type TestStack,
+  type UserPageJson,
+} from "../../../test/stack.ts";
 
 let stack: TestStack;
 let admin: Session;
@@ -10,7 +21,8 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 const MISSING_ID = "00000000-0000-4000-8000-000000000000";
-const get = (path: string, session: Session, headers: Record<string, string> = {}) => stack.fetch(path, { headers: { ...bearer(session), ...headers } });
+const get = (path: string, session: Session, headers: Record<string, string> = {}) =>
+  stack.fetch(path, { headers: { ...bearer(session), ...headers } });
 const put = (id: string, session: Session, body: unknown) => stack.fetch(`/users/${id}`, jsonInit("PUT", body, bearer(session)));
 const roleOf = async (id: string) => (await stack.svc.users.getUser({ id })).role;
 // Two problems differ only in where and when they were asked.
@@ -41,7 +53,9 @@ describe("get /users", () => {
     const page = await bodyOf<UserPageJson>(first);
     expect(page.users).toHaveLength(1);
     expect(page.next_page_token).toEqual(expect.any(String));
-    const second = await bodyOf<UserPageJson>(await get(`/users?page_size=1&page_token=${encodeURIComponent(page.next_page_token ?? "")}`, admin));
+    const second = await bodyOf<UserPageJson>(
+      await get(`/users?page_size=1&page_token=${encodeURIComponent(page.next_page_token ?? "")}`, admin),
+    );
     expect(second.users[0]?.id).not.toBe(page.users[0]?.id);
   });
 
