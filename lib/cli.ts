@@ -28,7 +28,7 @@ export function portFlag(value: string | boolean | undefined, flag: string, fall
 }
 
 /** runCli runs main and maps failures to exit codes: 2 for usage and configuration, 1 otherwise. */
-export async function runCli(usage: string, main: () => Promise<number | void>): Promise<void> {
+export async function runCli(usage: string, main: () => Promise<unknown>): Promise<void> {
   try {
     const code = await main();
     if (typeof code === "number") process.exitCode = code;

@@ -1,5 +1,5 @@
-// `bun run test`: typecheck, then every suite (bun test), then one closing line that any CI reads:
-// "N passed, N failed, N skipped".
+// `bun run test`: typecheck, lint and format check (Biome), then every suite (bun test), then one
+// closing line that any CI reads: "N passed, N failed, N skipped".
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,8 @@ const run = (cmd: string[]) => Bun.spawnSync(cmd, { stdio: ["inherit", "inherit"
 
 console.log("$ tsc --noEmit");
 if (run(["bunx", "tsc", "--noEmit"]) !== 0) process.exit(1);
+console.log("$ biome ci .");
+if (run(["bunx", "biome", "ci", "--colors=off", "."]) !== 0) process.exit(1);
 
 const dir = mkdtempSync(join(tmpdir(), "bun-api-starter-test-"));
 const report = join(dir, "junit.xml");

@@ -1,5 +1,5 @@
 // Assertion helpers for RPC tests.
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Code, ConnectError } from "@connectrpc/connect";
 
 /** codeOf resolves to "ok" or the Connect code the call failed with. */
 export async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {

@@ -85,8 +85,14 @@ export async function startTestStack(overrides: StackOverrides = {}): Promise<Te
   const svc = await startTestUserService();
   const hashes = { hash: 0, verify: 0 };
   const hasher: Hasher = {
-    hash: (password, params) => (hashes.hash++, Bun.password.hash(password, params)),
-    verify: (password, hash) => (hashes.verify++, Bun.password.verify(password, hash)),
+    hash(password, params) {
+      hashes.hash++;
+      return Bun.password.hash(password, params);
+    },
+    verify(password, hash) {
+      hashes.verify++;
+      return Bun.password.verify(password, hash);
+    },
   };
   const auth = await createAuthDeps({
     store: svc.store,

@@ -27,7 +27,7 @@ describe("jsonBody", () => {
   test("lets a body of exactly the limit through to validation, and refuses one byte more", async () => {
     const padded = (size: number) => {
       const body = valid();
-      return body.slice(0, -1) + " ".repeat(size - body.length) + "}";
+      return `${body.slice(0, -1)}${" ".repeat(size - body.length)}}`;
     };
     expect((await register("application/json", padded(16 * KiB))).status).toBe(201);
     await expectProblem(await register("application/json", padded(16 * KiB + 1)), 413);

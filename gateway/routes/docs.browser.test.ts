@@ -80,7 +80,10 @@ describe.skipIf(!hasChromium)("swagger ui in chromium", () => {
     expect(response.status()).toBe(200);
     const live = operation.locator(".live-responses-table .response");
     await live.locator(".response-col_status").first().waitFor();
+    // innerText, not textContent: the test reads what the page shows, as a person would.
+    // biome-ignore lint/performance/useDomNodeTextContent: rendered text is the point
     expect((await live.locator(".response-col_status").first().innerText()).trim()).toBe("200");
+    // biome-ignore lint/performance/useDomNodeTextContent: rendered text is the point
     await expect(live.locator(".response-col_description pre").first().innerText()).resolves.toContain(session.user.email);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "swagger-ui.png"), fullPage: true });

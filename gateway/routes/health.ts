@@ -4,11 +4,9 @@ import type { GatewayDeps, GatewayEnv } from "../deps.ts";
 import { createRouter } from "../validation.ts";
 
 const Check = z.object({ status: z.enum(["healthy", "unhealthy"]), error: z.string().optional() });
-const Health = z
-  .object({ status: z.enum(["healthy", "degraded"]), services: z.record(z.string(), Check) })
-  .openapi("Health", {
-    example: { status: "healthy", services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } } },
-  });
+const Health = z.object({ status: z.enum(["healthy", "degraded"]), services: z.record(z.string(), Check) }).openapi("Health", {
+  example: { status: "healthy", services: { redis: { status: "healthy" }, auth: { status: "healthy" }, user: { status: "healthy" } } },
+});
 
 const TIMEOUT_MS = 2000;
 

@@ -83,7 +83,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
 
   async function guard<T>(fn: () => Promise<T>): Promise<T> {
     const waiting = whenReady();
-    if (waiting) await waiting;
+    if (waiting !== undefined) await waiting;
     try {
       return await fn();
     } catch (error) {

@@ -7,7 +7,9 @@ import { createRpcTransport } from "./client.ts";
 import { TEST_USER } from "../../test/fixture-user-service.ts";
 
 const servers: net.Server[] = [];
-afterEach(() => servers.splice(0).forEach((s) => s.close()));
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
 
 /** rawPeer listens on a free port and lets `onSocket` misbehave with each connection. */
 async function rawPeer(onSocket: (socket: net.Socket) => void): Promise<string> {
@@ -40,7 +42,7 @@ test("a peer that accepts but never answers gives DeadlineExceeded at the defaul
 
 test("a port nobody listens on gives Unavailable at once", async () => {
   const url = await rawPeer(() => {});
-  servers.splice(0).forEach((s) => s.close());
+  for (const s of servers.splice(0)) s.close();
   const { code, ms } = await callGetUser(url, 5000);
   expect(code).toBe(Code.Unavailable);
   expect(ms).toBeLessThan(1000);

@@ -30,9 +30,9 @@ export function reflectionRoutes(services: DescService[]): (router: ConnectRoute
   const addFile = (file: DescFile) => {
     if (files.has(file.proto.name)) return;
     files.set(file.proto.name, file);
-    file.dependencies.forEach(addFile);
+    for (const dependency of file.dependencies) addFile(dependency);
   };
-  listed.forEach((s) => addFile(s.file));
+  for (const s of listed) addFile(s.file);
   const registry = createRegistry(...files.values());
 
   // Clients (buf curl, grpcurl) resolve imports themselves only if they get them, so every

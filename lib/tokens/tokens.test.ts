@@ -185,7 +185,7 @@ describe("verify rejects with Unauthenticated", () => {
       "x".repeat(MAX_TOKEN_LENGTH + 1),
       "A".repeat(100 * 1024),
       `${"eyJ".repeat(30_000)}.${"e".repeat(1000)}.x`,
-      base64url.encode("{}") + "." + base64url.encode("[]") + ".",
+      `${base64url.encode("{}")}.${base64url.encode("[]")}.`,
       null,
       undefined,
       42,

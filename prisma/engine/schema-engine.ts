@@ -61,7 +61,13 @@ let panicMessage: string | undefined;
 /** loadEngineModule instantiates the prisma package's own schema_engine_bg.wasm with the glue. */
 function loadEngineModule(): typeof glue {
   // The glue reports Rust panics through this global before the Wasm trap surfaces as a RuntimeError.
-  Object.assign(globalThis, { PRISMA_WASM_PANIC_REGISTRY: { set_message: (m: string) => void (panicMessage = m) } });
+  Object.assign(globalThis, {
+    PRISMA_WASM_PANIC_REGISTRY: {
+      set_message: (m: string) => {
+        panicMessage = m;
+      },
+    },
+  });
   const prismaDir = dirname(fileURLToPath(import.meta.resolve("prisma/package.json")));
   const module = new WebAssembly.Module(readFileSync(join(prismaDir, "build", "schema_engine_bg.wasm")));
   let exports: WebAssembly.Instance["exports"];

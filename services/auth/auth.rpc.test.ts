@@ -172,8 +172,11 @@ describe("Login", () => {
         concurrency: 1,
         maxWaitMs: 20,
         hasher: {
-          hash: async (password, params) =>
-            first ? ((first = false), Bun.password.hash(password, params)) : held.then(() => "$argon2id$held"),
+          hash: async (password, params) => {
+            if (!first) return held.then(() => "$argon2id$held");
+            first = false;
+            return Bun.password.hash(password, params);
+          },
           verify: async () => held.then(() => false),
         },
       },

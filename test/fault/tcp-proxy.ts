@@ -58,7 +58,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     port,
     cut,
     restore: () => listen(port),
-    freeze: () => void (held ??= []),
+    freeze() {
+      held ??= [];
+    },
     thaw() {
       const pending = held ?? [];
       held = undefined;
