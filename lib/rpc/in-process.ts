@@ -177,7 +177,8 @@ function callSignal(caller: AbortSignal | undefined, timeoutMs: number | undefin
   if (timeoutMs === undefined) return { signal: caller ?? NEVER, cancel: () => {}, deadlineMs: undefined };
   const controller = new AbortController();
   const expire = () => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
-  const timer = timeoutMs <= 0 ? (expire(), undefined) : setTimeout(expire, timeoutMs);
+  if (timeoutMs <= 0) expire();
+  const timer = timeoutMs <= 0 ? undefined : setTimeout(expire, timeoutMs);
   const signal = caller ? AbortSignal.any([caller, controller.signal]) : controller.signal;
   return { signal, cancel: () => clearTimeout(timer), deadlineMs: Date.now() + timeoutMs };
 }
