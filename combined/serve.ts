@@ -10,7 +10,7 @@ import { storeFromEnv } from "../lib/redis/index.ts";
 import { parseFlags, portFlag } from "../lib/cli.ts";
 import { parseEnv } from "../lib/config/config.ts";
 import { openDatabase } from "../lib/db/database.ts";
-import { pgliteDir } from "../lib/db/migrate-cli.ts";
+import { pgliteDir } from "../lib/db/env.ts";
 import { createLogger } from "../lib/log.ts";
 import { inProcessTransport } from "../lib/rpc/in-process.ts";
 import { onShutdown } from "../lib/shutdown/shutdown.ts";

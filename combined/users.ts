@@ -7,7 +7,7 @@ import { storeFromEnv, type RedisEnv } from "../lib/redis/index.ts";
 import { parseEnv, redisEnv } from "../lib/config/config.ts";
 import { openDatabase } from "../lib/db/database.ts";
 import { isUniqueViolation } from "../lib/db/errors.ts";
-import { databaseEnv, pgliteDir } from "../lib/db/migrate-cli.ts";
+import { databaseEnv, pgliteDir } from "../lib/db/env.ts";
 import { migrateUp } from "../lib/db/migrate.ts";
 import { check, email, name, password } from "../lib/validation.ts";
 import * as store from "../services/user/user.store.ts";

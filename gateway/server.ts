@@ -2,7 +2,7 @@
 // connections are accepted, in-flight requests finish (up to the shutdown timeout).
 import type { GatewayDeps } from "./deps.ts";
 import { createApp } from "./app.ts";
-import { PortInUseError } from "../lib/rpc/server.ts";
+import { PortInUseError } from "../lib/listen.ts";
 
 export function serveGateway(
   deps: Omit<GatewayDeps, "isShuttingDown">,

@@ -1,3 +1,4 @@
+// The database layer's one failure that callers branch on: the database can't be reached.
 /** DatabaseUnavailableError means the database can't be reached: callers answer Unavailable. */
 export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";

@@ -1,11 +1,11 @@
 // `migrate up|down|status|fresh`, shared by `combined` and `user-service` (which owns the database).
 import { z } from "zod";
-import { commonEnv, parseEnv, postgresUrl } from "../config/config.ts";
+import { parseEnv } from "../config/config.ts";
 import { UsageError } from "../cli.ts";
 import { openDatabase, type Database } from "./database.ts";
+import { databaseEnv, pgliteDir } from "./env.ts";
 import { migrateDown, migrateFresh, migrateUp, migrationStatus } from "./migrate.ts";
 import type { SqlRunner } from "./sql.ts";
-import { join } from "node:path";
 
 export const MIGRATE_USAGE = `migrate <command>
 
@@ -16,15 +16,6 @@ Commands:
   fresh    drop everything in the database and re-apply all migrations
 
 Uses DATABASE_URL when set, else the embedded database under DATA_DIR (default .data).`;
-
-/** databaseEnv is the part of the environment that selects the database. */
-export const databaseEnv = {
-  ...commonEnv,
-  DATABASE_URL: postgresUrl.optional(),
-};
-
-/** pgliteDir is where the embedded database lives. */
-export const pgliteDir = (dataDir: string) => join(dataDir, "pglite");
 
 /** migrateCommand runs one migrate subcommand and prints what it did. */
 export async function migrateCommand(args: string[]): Promise<void> {

@@ -1,3 +1,4 @@
+// The Redis toolkit's public surface: the store (cache, sessions, rate limits, locks, semaphores) and its errors.
 export { createStore, storeFromEnv, type RedisEnv, type StoreOptions } from "./store.ts";
 export { CacheUnavailableError, LockLostError, LockTimeoutError } from "./errors.ts";
 export { DEFAULTS, KEY_PREFIXES } from "./types.ts";

@@ -1,3 +1,4 @@
+// Service-to-service RPC clients: the gRPC (h2c) transport every caller uses, with its deadline and lost-peer rules.
 import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 

@@ -1,3 +1,4 @@
+// Server-side deadlines for RPCs: cap every call's timeout, and answer DeadlineExceeded when it passes.
 import type { IncomingHttpHeaders } from "node:http";
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 

@@ -1,3 +1,4 @@
+// grpc.health.v1 for every service binary: the serving-status map and the Check/Watch handlers over it.
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.ts";
 

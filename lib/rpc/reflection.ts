@@ -1,3 +1,4 @@
+// gRPC server reflection (v1 and v1alpha), so grpcurl and buf curl can call a service without its protos.
 import { createRegistry, toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectRouter } from "@connectrpc/connect";

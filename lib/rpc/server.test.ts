@@ -6,7 +6,8 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { UserService } from "../../gen/user/v1/user_pb.ts";
 import { createRpcTransport } from "./client.ts";
 import { ServingStatus } from "./health.ts";
-import { PortInUseError, type RpcServer } from "./server.ts";
+import type { RpcServer } from "./server.ts";
+import { PortInUseError } from "../listen.ts";
 import { grpcJsClient, grpcJsMethod, grpcJsUnary } from "../../test/grpc-js.ts";
 import { slowCalls, startTestServer, TEST_USER } from "../../test/fixture-user-service.ts";
 

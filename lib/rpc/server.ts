@@ -1,3 +1,4 @@
+// The RPC server every service binary runs: gRPC, gRPC-Web and Connect on one h2c/HTTP/1.1 port, with health and reflection.
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
@@ -10,18 +11,7 @@ import { ServerReflection as ServerReflectionAlpha } from "../../gen/grpc/reflec
 import { answerAtDeadline, capDeadline } from "./deadline.ts";
 import { createHealth, ServingStatus, type HealthStatus } from "./health.ts";
 import { reflectionRoutes } from "./reflection.ts";
-
-/** PortInUseError means another process already listens on the requested address. */
-export class PortInUseError extends Error {
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    options?: ErrorOptions,
-  ) {
-    super(`port ${port} on ${host} is already in use`, options);
-    this.name = "PortInUseError";
-  }
-}
+import { PortInUseError } from "../listen.ts";
 
 export type RpcServerOptions = {
   host: string;

@@ -1,3 +1,4 @@
+// Graceful shutdown for every binary: SIGTERM/SIGINT run the closers once, a second signal exits at once.
 /**
  * onShutdown runs `closers` once on the first SIGTERM or SIGINT, in order, then exits 0
  * (1 if one failed). A second signal exits at once with 130, for an operator who won't wait.

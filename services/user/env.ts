@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
-import { databaseEnv } from "../../lib/db/migrate-cli.ts";
+import { databaseEnv } from "../../lib/db/env.ts";
 import { devSecret } from "../../lib/config/secrets.ts";
 
 export const userEnvSchema = z.object({

@@ -3,7 +3,8 @@
 import { parseFlags, portFlag, runCli, UsageError } from "../../lib/cli.ts";
 import { storeFromEnv } from "../../lib/redis/index.ts";
 import { openDatabase } from "../../lib/db/database.ts";
-import { migrateCommand, pgliteDir } from "../../lib/db/migrate-cli.ts";
+import { pgliteDir } from "../../lib/db/env.ts";
+import { migrateCommand } from "../../lib/db/migrate-cli.ts";
 import { createLogger } from "../../lib/log.ts";
 import { onShutdown } from "../../lib/shutdown/shutdown.ts";
 import { loadUserEnv } from "./env.ts";
