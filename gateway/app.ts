@@ -22,7 +22,7 @@ const KiB = 1024;
 /** createApp builds the gateway's Hono app from its dependencies. */
 export function createApp(deps: GatewayDeps) {
   const app = createRouter();
-  app.onError(onError);
+  app.onError(onError(deps.log));
   app.notFound((c) => problemResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));
 
   app.use(requestId({ limitLength: 128 }));

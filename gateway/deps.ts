@@ -1,5 +1,4 @@
 import type { Client } from "@connectrpc/connect";
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AuthService } from "../gen/auth/v1/auth_pb.ts";
 import type { UserService } from "../gen/user/v1/user_pb.ts";
 import type { Store } from "../lib/redis/types.ts";
@@ -26,6 +25,3 @@ export type GatewayDeps = {
   /** isShuttingDown makes /health answer 503 while the process drains. */
   isShuttingDown: () => boolean;
 };
-
-export type GatewayEnv = { Variables: { auth: AccessClaims; rawToken: string } };
-export type GatewayApp = OpenAPIHono<GatewayEnv>;

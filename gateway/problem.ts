@@ -1,10 +1,11 @@
 // Every error response is application/problem+json (RFC 9457). Connect codes from the services map
 // to HTTP statuses in one table; a client mistake is never a 500, internals never leak.
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Context } from "hono";
+import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { STATUS_CODES } from "node:http";
+import type { Logger } from "../lib/log.ts";
 
 export type FieldError = { field: string; message: string };
 
@@ -69,26 +70,36 @@ export function problemResponse(
   return c.body(JSON.stringify(body), status, { "Content-Type": "application/problem+json" });
 }
 
-/** onError is the app's one error handler: every thrown value becomes a problem response. */
-export function onError(error: Error, c: Context): Response {
-  if (error instanceof ProblemError) return problemResponse(c, error.status, error.detail, error.extra);
-  if (error instanceof HTTPException) {
-    // Hono's own: malformed JSON (400), body too large (413), …
-    const detail = error.status === 413 ? "the request body is too large" : error.message || (STATUS_CODES[error.status] ?? "error");
-    return problemResponse(c, error.status as ContentfulStatusCode, detail);
-  }
-  if (error instanceof ConnectError) {
-    const entry = CODE_TABLE[error.code];
-    if (entry) {
-      const [status, detail] = entry;
-      const headers: Record<string, string> = status === 401 ? { "WWW-Authenticate": `Bearer realm="${REALM}"` } : {};
-      const retryAfter = error.metadata.get("retry-after");
-      if (status === 503 && retryAfter && /^\d{1,5}$/.test(retryAfter)) headers["Retry-After"] = retryAfter;
-      return problemResponse(c, status, detail ?? error.rawMessage, { headers });
+/** onError creates the app's one error handler: every thrown value becomes a problem response. */
+export function onError(log: Logger): ErrorHandler {
+  return function onError(error, c) {
+    if (error instanceof ProblemError) return problemResponse(c, error.status, error.detail, error.extra);
+    if (error instanceof HTTPException) {
+      // Hono's own: malformed JSON (400), body too large (413), …
+      const detail = error.status === 413 ? "the request body is too large" : error.message || (STATUS_CODES[error.status] ?? "error");
+      return problemResponse(c, error.status as ContentfulStatusCode, detail);
     }
-  }
-  c.get("log")?.error("unhandled error", { error, request_id: c.get("requestId") });
-  return problemResponse(c, 500, "internal server error");
+    if (error instanceof ConnectError) {
+      const entry = CODE_TABLE[error.code];
+      if (entry) {
+        const [status, detail] = entry;
+        const headers: Record<string, string> = status === 401 ? { "WWW-Authenticate": `Bearer realm="${REALM}"` } : {};
+        const retryAfter = error.metadata.get("retry-after");
+        if (status === 503 && retryAfter && /^\d{1,5}$/.test(retryAfter)) headers["Retry-After"] = retryAfter;
+        return problemResponse(c, status, detail ?? error.rawMessage, { headers });
+      }
+    }
+    // A bug or an unmapped service failure: the log gets what a fix needs, the client only the request id.
+    log.error("unhandled error", {
+      request_id: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      error: error.name,
+      error_message: error.message,
+      stack: error.stack,
+    });
+    return problemResponse(c, 500, "internal server error");
+  };
 }
 
 /** bearerChallenge is the RFC 6750 WWW-Authenticate value for a rejected token. */

@@ -1,7 +1,6 @@
 // Failed validation → 422 problem+json listing every field error.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { z } from "zod";
-import type { GatewayEnv } from "./deps.ts";
 import { problemResponse } from "./problem.ts";
 
 /** fieldErrors flattens zod issues to {field, message} pairs ("body" for the body as a whole). */
@@ -15,7 +14,7 @@ export function fieldErrors(error: z.ZodError): { field: string; message: string
 
 /** createRouter is an OpenAPIHono whose validation failures answer 422 with every field error. */
 export function createRouter() {
-  return new OpenAPIHono<GatewayEnv>({
+  return new OpenAPIHono({
     defaultHook: (result, c) => {
       if (result.success) return;
       const errors = fieldErrors(result.error);

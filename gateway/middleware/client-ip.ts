@@ -5,12 +5,6 @@ import type { MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/bun";
 import proxyAddr from "proxy-addr";
 
-declare module "hono" {
-  interface ContextVariableMap {
-    clientIp: string;
-  }
-}
-
 /** parseTrustedProxies validates a comma-separated CIDR list; bad entries fail at startup. */
 export function parseTrustedProxies(list: string): string[] {
   const entries = list

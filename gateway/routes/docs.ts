@@ -6,7 +6,6 @@ import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import preset from "swagger-ui-dist/swagger-ui-standalone-preset.js" with { type: "file" };
 import css from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import favicon from "swagger-ui-dist/favicon-32x32.png" with { type: "file" };
-import type { GatewayEnv } from "../deps.ts";
 
 const ASSETS: Record<string, [path: string, type: string]> = {
   "swagger-ui-bundle.js": [bundle, "text/javascript; charset=utf-8"],
@@ -61,7 +60,7 @@ const root = createRoute({
 });
 
 /** docsRoutes serves GET /, /api-docs/openapi.json and /swagger-ui from app's own route definitions. */
-export function docsRoutes(app: OpenAPIHono<GatewayEnv>, version: string) {
+export function docsRoutes(app: OpenAPIHono, version: string) {
   app.openapi(root, (c) => c.json({ name: "bun-api-starter", version, docs: "/swagger-ui" as const }, 200));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,6 +1,6 @@
 // /health (the reference's shape, plus the services' gRPC health), /health/live and /health/ready.
 import { createRoute, z, type RouteHandler } from "@hono/zod-openapi";
-import type { GatewayDeps, GatewayEnv } from "../deps.ts";
+import type { GatewayDeps } from "../deps.ts";
 import { createRouter } from "../validation.ts";
 
 const Check = z.object({ status: z.enum(["healthy", "unhealthy"]), error: z.string().optional() });
@@ -62,7 +62,7 @@ export function healthRoutes(deps: GatewayDeps) {
     };
   };
 
-  const handler: RouteHandler<typeof health, GatewayEnv> = async (c) => {
+  const handler: RouteHandler<typeof health> = async (c) => {
     const { body, code } = await verdict();
     c.header("Cache-Control", "no-store");
     return c.json(body, code);
