@@ -9,12 +9,12 @@ import { startAuthService } from "../services/auth/service.ts";
 import { storeFromEnv } from "../lib/redis/index.ts";
 import { parseFlags, portFlag } from "../lib/cli.ts";
 import { parseEnv } from "../lib/config/config.ts";
+import { CREDENTIAL_VARIABLES } from "../lib/config/credentials.ts";
+import { createAccessTokens } from "../lib/tokens/tokens.ts";
 import { openDatabase } from "../lib/db/database.ts";
 import { pgliteDir } from "../lib/db/env.ts";
 import { createLogger } from "../lib/log.ts";
-import { inProcessTransport } from "../lib/rpc/in-process.ts";
 import { onShutdown } from "../lib/shutdown/shutdown.ts";
-import { sendServiceToken } from "../lib/rpc/service-token.ts";
 import { loadUserEnv, userEnvSchema } from "../services/user/env.ts";
 import { startUserService } from "../services/user/service.ts";
 import { serviceClients } from "../gateway/clients.ts";
@@ -31,9 +31,10 @@ export async function serve(args: string[]): Promise<void> {
   });
   if (values.help) return console.log("Usage: bun run combined serve [--gateway-port 3000] [--auth-port 50051] [--user-port 50052]");
   // Validate the union first, so every problem of every part is reported at once.
-  parseEnv(z.object({ ...userEnvSchema.shape, ...authEnvSchema.shape, ...gatewayEnvSchema.shape }), {
-    requiredInProduction: ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "INTERNAL_SERVICE_TOKEN"],
-  });
+  const { SERVICE_HOST } = parseEnv(
+    z.object({ ...userEnvSchema.shape, ...authEnvSchema.shape, ...gatewayEnvSchema.shape, SERVICE_HOST: z.string().default("127.0.0.1") }),
+    { requiredInProduction: ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", ...Object.values(CREDENTIAL_VARIABLES)] },
+  );
   const userEnv = loadUserEnv();
   // The auth binary needs USER_SERVICE_URL in production; here the user service is in-process, so
   // the variable means nothing and the union check above rightly doesn't require it.
@@ -56,9 +57,10 @@ export async function serve(args: string[]): Promise<void> {
     db,
     store,
     log: log.child({ component: "user-service" }),
-    host: userEnv.SERVER_HOST,
+    // The service ports are for grpcurl and buf curl on this machine unless SERVICE_HOST says otherwise.
+    host: SERVICE_HOST,
     port: ports.user,
-    internalToken: userEnv.INTERNAL_SERVICE_TOKEN,
+    credentials: userEnv.credentials,
     tokenLifetimeSeconds: userEnv.JWT_EXPIRATION_HOURS * 3600,
     shutdownTimeoutMs: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
@@ -70,11 +72,8 @@ export async function serve(args: string[]): Promise<void> {
   const auth = await startAuthService({
     store,
     log: log.child({ component: "auth-service" }),
-    users: createClient(
-      UserService,
-      inProcessTransport(user.routes, { clientInterceptors: [sendServiceToken(authEnv.INTERNAL_SERVICE_TOKEN)] }),
-    ),
-    internalToken: authEnv.INTERNAL_SERVICE_TOKEN,
+    users: createClient(UserService, user.inProcess("auth-service")),
+    credentials: authEnv.credentials,
     jwt: {
       secret: authEnv.JWT_SECRET,
       expirationHours: authEnv.JWT_EXPIRATION_HOURS,
@@ -83,7 +82,7 @@ export async function serve(args: string[]): Promise<void> {
     },
     refreshTokenTtlDays: authEnv.REFRESH_TOKEN_TTL_DAYS,
     refreshReuseGraceSeconds: authEnv.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
-    host: authEnv.SERVER_HOST,
+    host: SERVICE_HOST,
     port: ports.auth,
     shutdownTimeoutMs: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
@@ -91,13 +90,17 @@ export async function serve(args: string[]): Promise<void> {
   const gateway = serveGateway(
     {
       ...serviceClients({
-        auth: inProcessTransport(auth.routes, { health: auth.server.health }),
-        user: inProcessTransport(user.routes, { health: user.server.health }),
+        auth: auth.inProcess("gateway"),
+        user: user.inProcess("gateway"),
       }),
       store,
       log: log.child({ component: "gateway" }),
-      verifyAccessToken: auth.deps.tokens.verify,
-      hashPassword: auth.deps.passwords.hash,
+      verifyAccessToken: createAccessTokens({
+        secret: gatewayEnv.JWT_SECRET,
+        expirationHours: gatewayEnv.JWT_EXPIRATION_HOURS,
+        issuer: gatewayEnv.JWT_ISSUER,
+        audience: gatewayEnv.JWT_AUDIENCE,
+      }).verify,
       limits: rateLimits(gatewayEnv),
       trustedProxies: gatewayEnv.TRUSTED_PROXIES,
       corsOrigins: gatewayEnv.CORS_ORIGINS,
@@ -112,6 +115,7 @@ export async function serve(args: string[]): Promise<void> {
   docs          ${gateway.url}/swagger-ui
   auth service  ${auth.server.url}  (gRPC, gRPC-Web, Connect)
   user service  ${user.server.url}  (gRPC, gRPC-Web, Connect)
+  operator      authorization: Bearer $OPERATOR_TOKEN${process.env.OPERATOR_TOKEN ? "" : ` (development value in ${userEnv.DATA_DIR}/dev-secrets.json)`}
   database      ${db.describe()}${db.kind === "pglite" ? "  · set DATABASE_URL for PostgreSQL" : ""}
   redis         ${store.describe()}${store.kind === "memory" ? "  · set REDIS_URL for Redis" : ""}`);
 }

@@ -14,8 +14,6 @@ export type GatewayDeps = {
   log: Logger;
   /** verifyAccessToken checks a JWT locally (signature, claims, expiry); throws when invalid. */
   verifyAccessToken: (token: string) => Promise<AccessClaims>;
-  /** hashPassword hashes a new password for PUT /users/{id} (the auth service's Argon2id). */
-  hashPassword: (password: string) => Promise<string>;
   /** health checks of the backing services, by name, each resolving or throwing with a reason. */
   healthChecks: Record<string, () => Promise<void>>;
   limits: { auth: RateLimitPolicy; users: RateLimitPolicy };

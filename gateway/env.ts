@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../lib/config/config.ts";
 import { commonEnv } from "../lib/config/config.ts";
+import { callerSecrets, credentialEnv } from "../lib/config/credentials.ts";
 import { devSecret } from "../lib/config/secrets.ts";
 import { accessTokenEnv } from "../lib/tokens/tokens.ts";
 import { parseTrustedProxies } from "./middleware/client-ip.ts";
@@ -25,6 +26,7 @@ export const gatewayEnvSchema = z.object({
   ...tokenLifetimeEnv,
   SERVER_PORT: port.default(3000),
   ...accessTokenEnv,
+  GATEWAY_TOKEN: credentialEnv.GATEWAY_TOKEN,
   AUTH_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50051"),
   USER_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50052"),
   SERVICE_TIMEOUT_MS: count("SERVICE_TIMEOUT_MS", 5000),
@@ -50,12 +52,17 @@ export const gatewayEnvSchema = z.object({
   ...shutdownEnv,
 });
 
-export type GatewayConfig = z.output<typeof gatewayEnvSchema> & { JWT_SECRET: string };
+export type GatewayConfig = ReturnType<typeof loadGatewayEnv>;
 
 /** loadGatewayEnv reads the gateway's configuration once, filling development-only secrets. */
-export function loadGatewayEnv(env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const parsed = parseEnv(gatewayEnvSchema, { requiredInProduction: ["REDIS_URL", "JWT_SECRET"] }, env);
-  return { ...parsed, JWT_SECRET: parsed.JWT_SECRET ?? devSecret("JWT_SECRET", parsed.DATA_DIR) };
+export function loadGatewayEnv(env: Record<string, string | undefined> = process.env) {
+  const parsed = parseEnv(gatewayEnvSchema, { requiredInProduction: ["REDIS_URL", "JWT_SECRET", "GATEWAY_TOKEN"] }, env);
+  return {
+    ...parsed,
+    JWT_SECRET: parsed.JWT_SECRET ?? devSecret("JWT_SECRET", parsed.DATA_DIR),
+    /** credential is what the gateway presents to the services. */
+    credential: callerSecrets(parsed, ["gateway"]).gateway,
+  };
 }
 
 /** rateLimits turns the RATE_LIMIT_* variables into the two policies. */

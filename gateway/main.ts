@@ -3,10 +3,10 @@
 import { storeFromEnv } from "../lib/redis/index.ts";
 import { parseFlags, portFlag, runCli, UsageError } from "../lib/cli.ts";
 import { createLogger } from "../lib/log.ts";
+import { sendCredential } from "../lib/rpc/callers.ts";
 import { createRpcTransport } from "../lib/rpc/client.ts";
 import { onShutdown } from "../lib/shutdown/shutdown.ts";
 import { createAccessTokens } from "../lib/tokens/tokens.ts";
-import { createPasswords } from "../services/auth/passwords.ts";
 import { serviceClients } from "./clients.ts";
 import { loadGatewayEnv, rateLimits } from "./env.ts";
 import { serveGateway } from "./server.ts";
@@ -34,10 +34,10 @@ await runCli(USAGE, async () => {
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
   });
-  const passwords = await createPasswords();
+  const rpc = { timeoutMs: env.SERVICE_TIMEOUT_MS, interceptors: [sendCredential(env.credential)] };
   const clients = serviceClients({
-    auth: createRpcTransport(env.AUTH_SERVICE_URL, { timeoutMs: env.SERVICE_TIMEOUT_MS }),
-    user: createRpcTransport(env.USER_SERVICE_URL, { timeoutMs: env.SERVICE_TIMEOUT_MS }),
+    auth: createRpcTransport(env.AUTH_SERVICE_URL, rpc),
+    user: createRpcTransport(env.USER_SERVICE_URL, rpc),
   });
   const gateway = serveGateway(
     {
@@ -45,7 +45,6 @@ await runCli(USAGE, async () => {
       store,
       log,
       verifyAccessToken: tokens.verify,
-      hashPassword: passwords.hash,
       limits: rateLimits(env),
       trustedProxies: env.TRUSTED_PROXIES,
       corsOrigins: env.CORS_ORIGINS,

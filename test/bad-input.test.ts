@@ -1,7 +1,7 @@
 // The bad-input suite: hostile and broken requests end to end against the whole stack. Each case
 // must get exactly its status as an RFC 9457 problem, leak no secret, and never a 500 or a hang.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { INTERNAL_TOKEN } from "./services.ts";
+import { TEST_CREDENTIALS } from "./services.ts";
 import {
   bearer,
   expectProblem,
@@ -233,7 +233,7 @@ const cases: Case[] = [
 ];
 
 /** secrets that no response may contain. */
-const secrets = () => [JWT_SECRET, INTERNAL_TOKEN, alice.refresh_token, bob.refresh_token, bob.access_token];
+const secrets = () => [JWT_SECRET, ...Object.values(TEST_CREDENTIALS).flat(), alice.refresh_token, bob.refresh_token, bob.access_token];
 
 describe("bad input", () => {
   test("the table holds at least 30 cases", () => {

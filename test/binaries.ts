@@ -12,9 +12,14 @@ import { testRedisUrl } from "./backends.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 export const JWT_SECRET = "binaries-jwt-secret-0123456789abcdefghijklm";
-export const INTERNAL_SERVICE_TOKEN = "binaries-internal-token-0123456789abcdef";
+/** CREDENTIALS are the callers' secrets (lib/rpc/callers.ts): one each, so a test can present any caller. */
+export const CREDENTIALS = {
+  GATEWAY_TOKEN: "binaries-gateway-token-0123456789abcdef01",
+  AUTH_SERVICE_TOKEN: "binaries-auth-service-token-0123456789ab",
+  OPERATOR_TOKEN: "binaries-operator-token-0123456789abcdef",
+};
 /** SECRETS are shared by the binaries of one stack, so tokens and service credentials match. */
-export const SECRETS = { JWT_SECRET, INTERNAL_SERVICE_TOKEN };
+export const SECRETS = { JWT_SECRET, ...CREDENTIALS };
 export const PASSWORD = "correct horse battery staple";
 
 /**

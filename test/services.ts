@@ -1,18 +1,23 @@
 // In-process services for tests: real database (PostgreSQL or PGlite) and real store (Redis or the
 // in-process one), called through connect's createRouterTransport — the network edge is the only fake.
-import { createClient, type Client, type ConnectRouter } from "@connectrpc/connect";
+import { createClient, type Client, type ConnectRouter, type Transport } from "@connectrpc/connect";
 import { UserService } from "../gen/user/v1/user_pb.ts";
 import { createStore, type Store } from "../lib/redis/index.ts";
 import type { Database } from "../lib/db/database.ts";
 import { migrateUp } from "../lib/db/migrate.ts";
 import { createLogger } from "../lib/log.ts";
 import { inProcessTransport } from "../lib/rpc/in-process.ts";
-import { sendServiceToken } from "../lib/rpc/service-token.ts";
+import { authorizeCallers, type Caller, type CallerCredentials } from "../lib/rpc/callers.ts";
 import { userRoutes } from "../services/user/user.rpc.ts";
 import { testRedisUrl } from "./backends.ts";
 import { createTestDatabase } from "./databases.ts";
 
-export const INTERNAL_TOKEN = "test-internal-token-0123456789abcdef";
+/** TEST_CREDENTIALS are each caller's secret for tests that call over the network. */
+export const TEST_CREDENTIALS = {
+  gateway: ["test-gateway-token-0123456789abcdef0123"],
+  "auth-service": ["test-auth-service-token-0123456789abcdef"],
+  operator: ["test-operator-token-0123456789abcdef012"],
+} as const satisfies CallerCredentials;
 export const silentLog = createLogger({ test: true }, "error");
 
 export { inProcessTransport };
@@ -21,10 +26,12 @@ export type TestUserService = {
   db: Database;
   store: Store;
   routes: (router: ConnectRouter) => void;
-  /** users is a client without the service credential, like the gateway's. */
+  /** users is an operator's client: every method (the service's own tests call them all). */
   users: Client<typeof UserService>;
-  /** internal is a client with the credential, like the auth service's. */
+  /** internal is the auth service's client (it may read password hashes). */
   internal: Client<typeof UserService>;
+  /** as is an in-process transport for any caller, checked like a network call. */
+  as(caller: Caller): Transport;
   close(): Promise<void>;
 };
 
@@ -35,15 +42,16 @@ export async function startTestUserService(): Promise<TestUserService> {
   await db.withSql((sql) => migrateUp(sql));
   const prefix = `test:${crypto.randomUUID().slice(0, 8)}:`;
   const store = createStore({ url: testRedisUrl(), prefix });
-  const routes = userRoutes({ prisma: db.prisma, cache: store, log: silentLog, internalToken: INTERNAL_TOKEN, tokenLifetimeSeconds: 3600 });
-  const transport = inProcessTransport(routes);
-  const internalTransport = inProcessTransport(routes, { clientInterceptors: [sendServiceToken(INTERNAL_TOKEN)] });
+  const routes = userRoutes({ prisma: db.prisma, cache: store, log: silentLog, tokenLifetimeSeconds: 3600 });
+  const authorize = authorizeCallers(TEST_CREDENTIALS);
+  const as = (caller: Caller) => inProcessTransport(routes, { caller, interceptors: [authorize] });
   return {
     db,
     store,
     routes,
-    users: createClient(UserService, transport),
-    internal: createClient(UserService, internalTransport),
+    users: createClient(UserService, as("operator")),
+    internal: createClient(UserService, as("auth-service")),
+    as,
     async close() {
       if (store.redis) {
         const keys = await store.redis.keys(`${prefix}*`);

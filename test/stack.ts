@@ -22,7 +22,8 @@ import type { UserPage } from "../gateway/routes/users/routes.ts";
 import type { TokenResponse } from "../gateway/schemas.ts";
 import type { z } from "@hono/zod-openapi";
 import { testRedisUrl } from "./backends.ts";
-import { inProcessTransport, INTERNAL_TOKEN, silentLog, startTestUserService, type TestUserService } from "./services.ts";
+import { authorizeCallers } from "../lib/rpc/callers.ts";
+import { inProcessTransport, silentLog, startTestUserService, TEST_CREDENTIALS, type TestUserService } from "./services.ts";
 
 export const JWT_SECRET = "test-stack-jwt-secret-0123456789abcdefghij";
 export const PASSWORD = "correct horse battery staple";
@@ -98,22 +99,21 @@ export async function startTestStack(overrides: StackOverrides = {}): Promise<Te
     store: svc.store,
     log: silentLog,
     users: svc.internal,
-    internalToken: INTERNAL_TOKEN,
     jwt: { secret: JWT_SECRET, expirationHours: 1 },
     refreshTokenTtlDays: 30,
     refreshReuseGraceSeconds: 0,
     passwords: { params: CHEAP_ARGON2ID, hasher },
   });
   const health = createHealth([AuthService.typeName, UserService.typeName]);
+  const authorize = authorizeCallers(TEST_CREDENTIALS);
   const base: Omit<GatewayDeps, "isShuttingDown"> = {
     ...serviceClients({
-      auth: inProcessTransport(authRoutes(auth), { health }),
-      user: inProcessTransport(svc.routes, { health }),
+      auth: inProcessTransport(authRoutes(auth), { health, caller: "gateway", interceptors: [authorize] }),
+      user: inProcessTransport(svc.routes, { health, caller: "gateway", interceptors: [authorize] }),
     }),
     store: svc.store,
     log: silentLog,
     verifyAccessToken: auth.tokens.verify,
-    hashPassword: auth.passwords.hash,
     limits: { auth: { name: "auth", max: HIGH, windowSeconds: 60 }, users: { name: "users", max: HIGH, windowSeconds: 60 } },
     trustedProxies: [],
     corsOrigins: [],

@@ -86,11 +86,6 @@ export const redisKeyPrefix = z
 /** redisEnv selects Redis (unset means the in-process store, development only) and its key prefix. */
 export const redisEnv = { REDIS_URL: redisUrl.optional(), REDIS_KEY_PREFIX: redisKeyPrefix };
 
-/** serviceTokenEnv is the credential that guards the user service's internal RPCs. */
-export const serviceTokenEnv = {
-  INTERNAL_SERVICE_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
-};
-
 /** tokenLifetimeEnv is the access-token lifetime, which revocation records must outlive. */
 export const tokenLifetimeEnv = {
   JWT_EXPIRATION_HOURS: z.coerce

@@ -1,12 +1,13 @@
-// Zero-setup development needs no secrets: outside production, a missing JWT_SECRET or
-// INTERNAL_SERVICE_TOKEN is generated once, kept in DATA_DIR/dev-secrets.json (shared by every
-// binary started from the same folder), and announced as a development-only value. In production
-// their absence is a configuration error (see parseEnv's requiredInProduction).
+// Zero-setup development needs no secrets: outside production, a missing JWT_SECRET or caller
+// secret (GATEWAY_TOKEN, AUTH_SERVICE_TOKEN, OPERATOR_TOKEN) is generated once, kept in
+// DATA_DIR/dev-secrets.json (shared by every binary started from the same folder), and announced
+// as a development-only value. In production their absence is a configuration error (see
+// parseEnv's requiredInProduction).
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-export type DevSecretName = "JWT_SECRET" | "INTERNAL_SERVICE_TOKEN";
+export type DevSecretName = "JWT_SECRET" | "GATEWAY_TOKEN" | "AUTH_SERVICE_TOKEN" | "OPERATOR_TOKEN";
 
 const announced = new Set<string>();
 

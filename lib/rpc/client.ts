@@ -5,6 +5,8 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 export type RpcTransportOptions = {
   /** timeoutMs is the deadline of every call that sets none; default 5 s. */
   timeoutMs?: number;
+  /** interceptors run on every call after the transport's own, e.g. sendCredential. */
+  interceptors?: Interceptor[];
 };
 
 /**
@@ -16,7 +18,7 @@ export function createRpcTransport(baseUrl: string, options: RpcTransportOptions
   return createGrpcTransport({
     baseUrl,
     defaultTimeoutMs: options.timeoutMs ?? 5000,
-    interceptors: [lostPeerIsUnavailable],
+    interceptors: [lostPeerIsUnavailable, ...(options.interceptors ?? [])],
     // Pings find a silently dead peer (e.g. a vanished pod) instead of waiting on TCP.
     pingIntervalMs: 30_000,
     pingTimeoutMs: 5000,

@@ -4,21 +4,21 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../.
 import { ResourceExhaustedError } from "../errors.ts";
 import { createHealth } from "./health.ts";
 import { inProcessTransport } from "./in-process.ts";
-import { sendServiceToken, SERVICE_TOKEN_HEADER } from "./service-token.ts";
+import { sendCredential } from "./callers.ts";
 
 test("a unary call reaches the implementation with the headers the client's interceptors set", async () => {
   let seen: string | null | undefined;
   const transport = inProcessTransport(
     (router) =>
       router.rpc(Health.method.check, (req, ctx) => {
-        seen = ctx.requestHeader.get(SERVICE_TOKEN_HEADER);
+        seen = ctx.requestHeader.get("authorization");
         return { status: req.service === "up" ? ServingStatus.SERVING : ServingStatus.NOT_SERVING };
       }),
-    { clientInterceptors: [sendServiceToken("credential")] },
+    { clientInterceptors: [sendCredential("credential")] },
   );
   const res = await createClient(Health, transport).check({ service: "up" });
   expect(res.status).toBe(ServingStatus.SERVING);
-  expect(seen).toBe("credential");
+  expect(seen).toBe("Bearer credential");
 });
 
 test("a domain error reaches the caller as its Connect code, with its metadata", async () => {

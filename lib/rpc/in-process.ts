@@ -24,11 +24,16 @@ import {
 } from "@connectrpc/connect";
 import { create, type DescMessage, type DescMethod, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "../log.ts";
+import { type Caller, callerKey } from "./callers.ts";
 import { errorInterceptor } from "./errors.ts";
 import type { HealthStatus } from "./health.ts";
 
 export type InProcessOptions = {
-  /** clientInterceptors run on the calling side, e.g. sendServiceToken. */
+  /** caller names who calls (callers.ts): the service's authorizeCallers interceptor checks it like a credential. */
+  caller?: Caller;
+  /** interceptors run on the serving side after the error mapping, as on the service's own server. */
+  interceptors?: Interceptor[];
+  /** clientInterceptors run on the calling side. */
   clientInterceptors?: Interceptor[];
   /** health also routes grpc.health.v1 to this status map. */
   health?: HealthStatus;
@@ -42,7 +47,7 @@ export function inProcessTransport(routes: (router: ConnectRouter) => void, opti
     routes(router);
     options.health?.routes(router);
   };
-  const serverInterceptors = [errorInterceptor(options.log)];
+  const serverInterceptors = [errorInterceptor(options.log), ...(options.interceptors ?? [])];
   const clientInterceptors = options.clientInterceptors ?? [];
   const viaRouter = createRouterTransport(register, {
     router: { interceptors: serverInterceptors },
@@ -71,10 +76,16 @@ export function inProcessTransport(routes: (router: ConnectRouter) => void, opti
     unary(method, signal, timeoutMs, header, input, contextValues) {
       const spec = unary.get(method);
       if (!spec) return viaRouter.unary(method, signal, timeoutMs, header, input, contextValues);
-      return callUnary(spec, { signal, timeoutMs, header, input, contextValues }, clientInterceptors, serverInterceptors) as Promise<
-        UnaryResponse<typeof method.input, typeof method.output>
-      >;
+      const values = options.caller ? (contextValues ?? createContextValues()).set(callerKey, options.caller) : contextValues;
+      return callUnary(
+        spec,
+        { signal, timeoutMs, header, input, contextValues: values },
+        clientInterceptors,
+        serverInterceptors,
+      ) as Promise<UnaryResponse<typeof method.input, typeof method.output>>;
     },
+    // connect's router transport doesn't hand context values to the server, so a stream carries no
+    // caller: fine for health Watch (open), and a guarded streaming method would fail closed.
     stream: (method, signal, timeoutMs, header, input, contextValues) =>
       viaRouter.stream(method, signal, timeoutMs, header, input, contextValues),
   };

@@ -4,7 +4,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { AuthService, LoginResponseSchema, RegisterResponseSchema } from "../../gen/auth/v1/auth_pb.ts";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { INTERNAL_TOKEN, inProcessTransport, silentLog, startTestUserService, type TestUserService } from "../../test/services.ts";
+import { inProcessTransport, silentLog, startTestUserService, type TestUserService } from "../../test/services.ts";
 import { authRoutes } from "./auth.rpc.ts";
 import { createAuthDeps, type AuthServiceOptions } from "./service.ts";
 import type { Hasher } from "./passwords.ts";
@@ -33,8 +33,7 @@ async function authClient(overrides: Partial<AuthServiceOptions> = {}) {
   const deps = await createAuthDeps({
     store: svc.store,
     log: silentLog,
-    users: createClient(UserService, inProcessTransport(svc.routes)),
-    internalToken: INTERNAL_TOKEN,
+    users: createClient(UserService, svc.as("auth-service")),
     jwt: { secret: JWT_SECRET, expirationHours: 1 },
     refreshTokenTtlDays: 30,
     refreshReuseGraceSeconds: GRACE_SECONDS,
@@ -189,7 +188,8 @@ describe("Login", () => {
   });
 
   test("a user service that refuses our credential is our fault: Internal, not Unauthenticated", async () => {
-    const { client } = await authClient({ internalToken: "wrong-internal-token-0123456789abcdef" });
+    // Calling as the gateway, which may not read credentials: PermissionDenied from the user service.
+    const { client } = await authClient({ users: createClient(UserService, svc.as("gateway")) });
     const email = uniqueEmail();
     await registerUser(email);
     const error = await errorOf(client.login({ email, password: PASSWORD }));

@@ -32,6 +32,7 @@ export function authRoutes(deps: AuthDeps) {
         return { userId: claims.sub, email: claims.email, role: claims.role, expiresAt: BigInt(claims.exp), jti: claims.jti };
       },
       refreshToken: async (req) => toTokenResponse(await auth.refresh(deps, req.refreshToken)),
+      hashPassword: async (req) => ({ passwordHash: await deps.passwords.hash(check("password", password, req.password)) }),
       logout: async (req) => {
         await auth.logout(deps, { accessToken: req.accessToken, refreshToken: req.refreshToken });
         return {};

@@ -1,6 +1,6 @@
 // The auth service's rules: who gets a session, how it is renewed, how it ends. Users live in the
-// user service (reached over RPC, the internal methods with the service credential); passwords,
-// access tokens and refresh tokens each have their own module.
+// user service (reached over RPC with this service's own credential); passwords, access tokens and
+// refresh tokens each have their own module.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { UserResponseSchema, type InternalUserResponse, type UserResponse, type UserService } from "../../gen/user/v1/user_pb.ts";
@@ -8,15 +8,12 @@ import type { Store } from "../../lib/redis/index.ts";
 import { InvalidArgumentError, UnauthenticatedError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { isRevoked, revokeToken } from "../../lib/tokens/revocation.ts";
-import { SERVICE_TOKEN_HEADER } from "../../lib/rpc/service-token.ts";
 import { AccessTokenExpiredError, type AccessClaims, type AccessTokens } from "../../lib/tokens/tokens.ts";
 import type { Passwords } from "./passwords.ts";
 import type { RefreshTokens } from "./refresh.ts";
 
 export type AuthDeps = {
   users: Client<typeof UserService>;
-  /** internalToken is the service credential for the user service's internal methods. */
-  internalToken: string;
   store: Store;
   tokens: AccessTokens;
   refresh: RefreshTokens;
@@ -42,7 +39,7 @@ export async function register(deps: AuthDeps, input: { email: string; password:
  * password, after the same work: exactly one Argon2id verification in every case.
  */
 export async function login(deps: AuthDeps, input: { email: string; password: string }): Promise<Session> {
-  const found = await fromUserService(deps.users.getUserByEmailInternal({ email: input.email }, withCredential(deps)));
+  const found = await fromUserService(deps.users.getUserByEmailInternal({ email: input.email }));
   const user = found && !found.deletedAt ? found : null;
   const ok = await deps.passwords.verify(input.password, user?.passwordHash ?? null);
   if (!user || !ok) throw new UnauthenticatedError(INVALID_CREDENTIALS);
@@ -86,8 +83,6 @@ async function startSession(deps: AuthDeps, user: UserResponse): Promise<Session
   const [access, refreshToken] = await Promise.all([deps.tokens.issue(user), deps.refresh.issue(user.id)]);
   return { user, accessToken: access.token, refreshToken, expiresIn: access.expiresIn };
 }
-
-const withCredential = (deps: AuthDeps) => ({ headers: { [SERVICE_TOKEN_HEADER]: deps.internalToken } });
 
 // Built field by field so the hash can't ride along into a response.
 function toPublicUser(user: InternalUserResponse): UserResponse {

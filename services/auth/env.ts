@@ -1,12 +1,15 @@
 import { z } from "zod";
-import { commonEnv, parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
+import { commonEnv, parseEnv, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { acceptedCredentials, callerSecrets, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { devSecret } from "../../lib/config/secrets.ts";
+import { callersOf } from "../../lib/rpc/callers.ts";
 import { accessTokenEnv } from "../../lib/tokens/tokens.ts";
 
 export const authEnvSchema = z.object({
   ...commonEnv,
   ...redisEnv,
-  ...serviceTokenEnv,
+  ...credentialEnv,
   ...tokenLifetimeEnv,
   ...serverHostEnv,
   ...accessTokenEnv,
@@ -19,18 +22,24 @@ export const authEnvSchema = z.object({
     .default("http://127.0.0.1:50052"),
 });
 
-export type AuthEnv = z.output<typeof authEnvSchema> & { JWT_SECRET: string; INTERNAL_SERVICE_TOKEN: string };
+// Who may call this service (besides AuthService's public methods), and who it is when it calls the user service.
+const CALLERS = callersOf(AuthService);
+const SELF = "auth-service";
+
+export type AuthEnv = ReturnType<typeof loadAuthEnv>;
 
 /** loadAuthEnv reads the auth service's configuration once, filling development-only secrets. */
-export function loadAuthEnv(env: Record<string, string | undefined> = process.env): AuthEnv {
+export function loadAuthEnv(env: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(
     authEnvSchema,
-    { requiredInProduction: ["REDIS_URL", "JWT_SECRET", "INTERNAL_SERVICE_TOKEN", "USER_SERVICE_URL"] },
+    { requiredInProduction: ["REDIS_URL", "JWT_SECRET", ...credentialsRequiredInProduction([SELF, ...CALLERS]), "USER_SERVICE_URL"] },
     env,
   );
   return {
     ...parsed,
     JWT_SECRET: parsed.JWT_SECRET ?? devSecret("JWT_SECRET", parsed.DATA_DIR),
-    INTERNAL_SERVICE_TOKEN: parsed.INTERNAL_SERVICE_TOKEN ?? devSecret("INTERNAL_SERVICE_TOKEN", parsed.DATA_DIR),
+    /** credential is what this service presents to the user service. */
+    credential: callerSecrets(parsed, [SELF, ...CALLERS])[SELF],
+    credentials: acceptedCredentials(parsed, CALLERS),
   };
 }

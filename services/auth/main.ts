@@ -5,6 +5,7 @@ import { UserService } from "../../gen/user/v1/user_pb.ts";
 import { storeFromEnv } from "../../lib/redis/index.ts";
 import { parseFlags, portFlag, runCli, UsageError } from "../../lib/cli.ts";
 import { createLogger } from "../../lib/log.ts";
+import { sendCredential } from "../../lib/rpc/callers.ts";
 import { createRpcTransport } from "../../lib/rpc/client.ts";
 import { onShutdown } from "../../lib/shutdown/shutdown.ts";
 import { loadAuthEnv } from "./env.ts";
@@ -29,8 +30,8 @@ await runCli(USAGE, async () => {
   const service = await startAuthService({
     store,
     log,
-    users: createClient(UserService, createRpcTransport(env.USER_SERVICE_URL)),
-    internalToken: env.INTERNAL_SERVICE_TOKEN,
+    users: createClient(UserService, createRpcTransport(env.USER_SERVICE_URL, { interceptors: [sendCredential(env.credential)] })),
+    credentials: env.credentials,
     jwt: { secret: env.JWT_SECRET, expirationHours: env.JWT_EXPIRATION_HOURS, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
     refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
     refreshReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,

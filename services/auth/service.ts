@@ -5,7 +5,9 @@ import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
 import type { UserService } from "../../gen/user/v1/user_pb.ts";
 import type { Store } from "../../lib/redis/index.ts";
 import type { Logger } from "../../lib/log.ts";
+import { authorizeCallers, type Caller, type CallerCredentials } from "../../lib/rpc/callers.ts";
 import { errorInterceptor } from "../../lib/rpc/errors.ts";
+import { inProcessTransport } from "../../lib/rpc/in-process.ts";
 import { probeDependency } from "../../lib/rpc/probe.ts";
 import { startRpcServer, type RpcServer } from "../../lib/rpc/server.ts";
 import { createAccessTokens, type AccessTokenOptions } from "../../lib/tokens/tokens.ts";
@@ -19,7 +21,8 @@ export type AuthServiceOptions = {
   log: Logger;
   /** users is a client of the user service (over the network, or in-process in combined mode). */
   users: Client<typeof UserService>;
-  internalToken: string;
+  /** credentials are the secrets each caller may present (lib/rpc/callers.ts decides what it may call). */
+  credentials: CallerCredentials;
   jwt: AccessTokenOptions;
   refreshTokenTtlDays: number;
   refreshReuseGraceSeconds?: number;
@@ -35,12 +38,11 @@ export type AuthServiceOptions = {
 
 /** createAuthDeps builds what the handlers need; the dummy password hash is computed here, once. */
 export async function createAuthDeps(
-  options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs" | "shutdownTimeoutMs">,
+  options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs" | "shutdownTimeoutMs" | "credentials">,
 ): Promise<AuthDeps> {
   const { store, log } = options;
   return {
     users: options.users,
-    internalToken: options.internalToken,
     store,
     log,
     tokens: createAccessTokens(options.jwt),
@@ -60,12 +62,13 @@ export async function startAuthService(options: AuthServiceOptions) {
   const { store, log } = options;
   const deps = await createAuthDeps(options);
   const routes = authRoutes(deps);
+  const authorize = authorizeCallers(options.credentials);
   const server: RpcServer = await startRpcServer({
     host: options.host,
     port: options.port,
     routes,
     services: [AuthService],
-    interceptors: [errorInterceptor(log)],
+    interceptors: [errorInterceptor(log), authorize],
     log: (message, fields) => log.info(message, fields),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
   });
@@ -81,8 +84,8 @@ export async function startAuthService(options: AuthServiceOptions) {
 
   return {
     server,
-    routes,
-    deps,
+    /** inProcess is a transport for a caller in this process (combined mode): same checks, no network. */
+    inProcess: (caller: Caller) => inProcessTransport(routes, { caller, interceptors: [authorize], health: server.health, log }),
     async close() {
       stopProbe();
       await server.close();

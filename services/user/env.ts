@@ -1,21 +1,29 @@
 import { z } from "zod";
-import { parseEnv, redisEnv, serverHostEnv, serviceTokenEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { UserService } from "../../gen/user/v1/user_pb.ts";
+import { parseEnv, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { acceptedCredentials, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { databaseEnv } from "../../lib/db/env.ts";
-import { devSecret } from "../../lib/config/secrets.ts";
+import { callersOf } from "../../lib/rpc/callers.ts";
 
 export const userEnvSchema = z.object({
   ...databaseEnv,
   ...redisEnv,
-  ...serviceTokenEnv,
+  ...credentialEnv,
   ...tokenLifetimeEnv,
   ...serverHostEnv,
   ...shutdownEnv,
 });
 
-export type UserEnv = z.output<typeof userEnvSchema> & { INTERNAL_SERVICE_TOKEN: string };
+const CALLERS = callersOf(UserService);
+
+export type UserEnv = ReturnType<typeof loadUserEnv>;
 
 /** loadUserEnv reads the user service's configuration once, filling development-only secrets. */
-export function loadUserEnv(env: Record<string, string | undefined> = process.env): UserEnv {
-  const parsed = parseEnv(userEnvSchema, { requiredInProduction: ["DATABASE_URL", "REDIS_URL", "INTERNAL_SERVICE_TOKEN"] }, env);
-  return { ...parsed, INTERNAL_SERVICE_TOKEN: parsed.INTERNAL_SERVICE_TOKEN ?? devSecret("INTERNAL_SERVICE_TOKEN", parsed.DATA_DIR) };
+export function loadUserEnv(env: Record<string, string | undefined> = process.env) {
+  const parsed = parseEnv(
+    userEnvSchema,
+    { requiredInProduction: ["DATABASE_URL", "REDIS_URL", ...credentialsRequiredInProduction(CALLERS)] },
+    env,
+  );
+  return { ...parsed, credentials: acceptedCredentials(parsed, CALLERS) };
 }

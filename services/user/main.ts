@@ -35,7 +35,7 @@ await runCli(USAGE, async () => {
     log,
     host: env.SERVER_HOST,
     port,
-    internalToken: env.INTERNAL_SERVICE_TOKEN,
+    credentials: env.credentials,
     tokenLifetimeSeconds: env.JWT_EXPIRATION_HOURS * 3600,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });

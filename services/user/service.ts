@@ -4,7 +4,9 @@ import type { Store } from "../../lib/redis/types.ts";
 import type { Database } from "../../lib/db/database.ts";
 import { migrateUp } from "../../lib/db/migrate.ts";
 import type { Logger } from "../../lib/log.ts";
+import { authorizeCallers, type Caller, type CallerCredentials } from "../../lib/rpc/callers.ts";
 import { errorInterceptor } from "../../lib/rpc/errors.ts";
+import { inProcessTransport } from "../../lib/rpc/in-process.ts";
 import { probeDependency } from "../../lib/rpc/probe.ts";
 import { startRpcServer, type RpcServer } from "../../lib/rpc/server.ts";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
@@ -16,7 +18,8 @@ export type UserServiceOptions = {
   log: Logger;
   host: string;
   port: number;
-  internalToken: string;
+  /** credentials are the secrets each caller may present (lib/rpc/callers.ts decides what it may call). */
+  credentials: CallerCredentials;
   tokenLifetimeSeconds: number;
   /** healthProbeMs is how often the database is pinged for health; default 5 s. */
   healthProbeMs?: number;
@@ -29,19 +32,14 @@ export async function startUserService(options: UserServiceOptions) {
   const { db, store, log } = options;
   await db.ping();
   await db.withSql((sql) => migrateUp(sql, (name) => log.info("applied migration", { migration: name })));
-  const routes = userRoutes({
-    prisma: db.prisma,
-    cache: store,
-    log,
-    internalToken: options.internalToken,
-    tokenLifetimeSeconds: options.tokenLifetimeSeconds,
-  });
+  const routes = userRoutes({ prisma: db.prisma, cache: store, log, tokenLifetimeSeconds: options.tokenLifetimeSeconds });
+  const authorize = authorizeCallers(options.credentials);
   const server: RpcServer = await startRpcServer({
     host: options.host,
     port: options.port,
     routes,
     services: [UserService],
-    interceptors: [errorInterceptor(log)],
+    interceptors: [errorInterceptor(log), authorize],
     log: (message, fields) => log.info(message, fields),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
   });
@@ -57,7 +55,8 @@ export async function startUserService(options: UserServiceOptions) {
 
   return {
     server,
-    routes,
+    /** inProcess is a transport for a caller in this process (combined mode, the CLI): same checks, no network. */
+    inProcess: (caller: Caller) => inProcessTransport(routes, { caller, interceptors: [authorize], health: server.health, log }),
     async close() {
       stopProbe();
       await server.close();

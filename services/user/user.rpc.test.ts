@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { codeOf, errorOf } from "../../test/rpc.ts";
-import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
 import { toBinary } from "@bufbuild/protobuf";
 import { ListUsersResponseSchema, UserResponseSchema, UserService, UserState } from "../../gen/user/v1/user_pb.ts";
-import { inProcessTransport, startTestUserService, type TestUserService } from "../../test/services.ts";
-import { sendServiceToken } from "../../lib/rpc/service-token.ts";
+import { inProcessTransport, startTestUserService, TEST_CREDENTIALS, type TestUserService } from "../../test/services.ts";
+import { authorizeCallers, sendCredential } from "../../lib/rpc/callers.ts";
 import { errorInterceptor } from "../../lib/rpc/errors.ts";
 import { isUserRevoked } from "../../lib/tokens/revocation.ts";
 
@@ -95,9 +95,9 @@ describe("reads", () => {
   test("GetUser reads through the cache and sees updates at once", async () => {
     const user = await create();
     await svc.users.getUser({ id: user.id });
-    expect(await svc.store.cache.getUser(user.id)).not.toBeNull();
+    expect(await svc.store.cache.get(`user:${user.id}`)).not.toBeNull();
     await svc.users.updateUser({ id: user.id, name: "Renamed" });
-    expect(await svc.store.cache.getUser(user.id)).toBeNull();
+    expect(await svc.store.cache.get(`user:${user.id}`)).toBeNull();
     expect((await svc.users.getUser({ id: user.id })).name).toBe("Renamed");
   });
 });
@@ -202,18 +202,23 @@ describe("internal methods", () => {
     expect(withDeleted.deletedAt).toBeString();
   });
 
-  test("are refused without the credential (Unauthenticated) or with a wrong one (PermissionDenied)", async () => {
+  test("are refused to the gateway (PermissionDenied), and without a credential or with a wrong one (Unauthenticated)", async () => {
     const user = await create();
-    expect(await codeOf(svc.users.getUserByEmailInternal({ email: user.email }))).toBe(Code.Unauthenticated);
-    expect(await codeOf(svc.users.getUserByEmailInternalWithDeleted({ email: user.email }))).toBe(Code.Unauthenticated);
-    const wrong = createClient(
-      UserService,
-      createRouterTransport(svc.routes, {
-        router: { interceptors: [errorInterceptor()] },
-        transport: { interceptors: [sendServiceToken("wrong-token")] },
-      }),
-    );
-    expect(await codeOf(wrong.getUserByEmailInternal({ email: user.email }))).toBe(Code.PermissionDenied);
+    const gateway = createClient(UserService, svc.as("gateway"));
+    expect(await codeOf(gateway.getUserByEmailInternal({ email: user.email }))).toBe(Code.PermissionDenied);
+    expect(await codeOf(gateway.getUserByEmailInternalWithDeleted({ email: user.email }))).toBe(Code.PermissionDenied);
+    const over = (interceptors: Interceptor[]) =>
+      createClient(
+        UserService,
+        createRouterTransport(svc.routes, {
+          router: { interceptors: [errorInterceptor(), authorizeCallers(TEST_CREDENTIALS)] },
+          transport: { interceptors },
+        }),
+      );
+    expect(await codeOf(over([]).getUserByEmailInternal({ email: user.email }))).toBe(Code.Unauthenticated);
+    expect(await codeOf(over([sendCredential("wrong-token")]).getUserByEmailInternal({ email: user.email }))).toBe(Code.Unauthenticated);
+    const found = await over([sendCredential(TEST_CREDENTIALS["auth-service"][0])]).getUserByEmailInternal({ email: user.email });
+    expect(found.passwordHash).toBe(HASH);
   });
 
   test("no public response's serialized bytes contain the hash", async () => {

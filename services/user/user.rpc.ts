@@ -1,11 +1,11 @@
-// user.v1.UserService over Connect: proto ↔ domain, field validation, and the service-credential
-// guard of the two internal methods. Errors are mapped to codes once, by the server's interceptor.
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+// user.v1.UserService over Connect: proto ↔ domain and field validation. Who may call which method
+// (the internal ones return password hashes) is decided before this, by lib/rpc/callers.ts; errors
+// are mapped to codes once, by the server's interceptor.
+import type { ConnectRouter } from "@connectrpc/connect";
 import { z } from "zod";
 import type { User } from "../../gen/prisma/client.ts";
 import { UserService, UserState } from "../../gen/user/v1/user_pb.ts";
 import { InvalidArgumentError } from "../../lib/errors.ts";
-import { checkServiceToken } from "../../lib/rpc/service-token.ts";
 import { check, email, name, role, userId } from "../../lib/validation.ts";
 import * as users from "./user.ts";
 import type { PublicUser, UserDeps } from "./user.ts";
@@ -17,14 +17,8 @@ const STATES = {
   [UserState.ALL]: "all",
 } as const;
 
-/** userRoutes registers UserService; internalToken guards the methods that return hashes. */
-export function userRoutes(deps: UserDeps & { internalToken: string }) {
-  const requireService = checkServiceToken(deps.internalToken);
-  const internal = async (context: HandlerContext, find: () => Promise<User>) => {
-    requireService(context.requestHeader);
-    return toInternalResponse(await find());
-  };
-
+/** userRoutes registers UserService over deps. */
+export function userRoutes(deps: UserDeps) {
   return (router: ConnectRouter) =>
     router.service(UserService, {
       getUser: async (req) => toUserResponse(await users.getUser(deps, check("id", userId, req.id), req.includeDeleted)),
@@ -64,9 +58,9 @@ export function userRoutes(deps: UserDeps & { internalToken: string }) {
         await users.hardDeleteUser(deps, check("id", userId, req.id));
         return { success: true };
       },
-      getUserByEmailInternal: (req, context) => internal(context, () => users.getUserByEmail(deps, check("email", email, req.email))),
-      getUserByEmailInternalWithDeleted: (req, context) =>
-        internal(context, () => users.getUserByEmailWithDeleted(deps, check("email", email, req.email))),
+      getUserByEmailInternal: async (req) => toInternalResponse(await users.getUserByEmail(deps, check("email", email, req.email))),
+      getUserByEmailInternalWithDeleted: async (req) =>
+        toInternalResponse(await users.getUserByEmailWithDeleted(deps, check("email", email, req.email))),
     });
 }
 

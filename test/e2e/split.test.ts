@@ -15,7 +15,7 @@ import {
   dataDir,
   freePorts,
   http,
-  INTERNAL_SERVICE_TOKEN,
+  CREDENTIALS,
   JWT_SECRET,
   PASSWORD,
   ROOT,
@@ -85,6 +85,7 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
     urls.auth = `http://127.0.0.1:${authPort}`;
     urls.gateway = `http://127.0.0.1:${gatewayPort}`;
     const { NODE_ENV, DATABASE_URL, REDIS_URL } = backends;
+    const { GATEWAY_TOKEN, AUTH_SERVICE_TOKEN, OPERATOR_TOKEN } = CREDENTIALS;
 
     // As in docker-compose.yml: the one-shot migration first, then each service after the one it calls.
     migrated = await run(["services/user/main.ts", "migrate", "up"], { ...baseEnv(dataDir("split-migrate")), NODE_ENV, DATABASE_URL });
@@ -92,18 +93,35 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
     const ready = /listening on http:\/\/\S+/;
     const user = await start(
       ["services/user/main.ts", "serve", "--port", `${userPort}`],
-      { ...baseEnv(dataDir("split-user")), NODE_ENV, DATABASE_URL, REDIS_URL, INTERNAL_SERVICE_TOKEN },
+      { ...baseEnv(dataDir("split-user")), NODE_ENV, DATABASE_URL, REDIS_URL, GATEWAY_TOKEN, AUTH_SERVICE_TOKEN, OPERATOR_TOKEN },
       ready,
     );
     const auth = await start(
       ["services/auth/main.ts", "serve", "--port", `${authPort}`],
-      { ...baseEnv(dataDir("split-auth")), NODE_ENV, REDIS_URL, JWT_SECRET, INTERNAL_SERVICE_TOKEN, USER_SERVICE_URL: urls.user },
+      {
+        ...baseEnv(dataDir("split-auth")),
+        NODE_ENV,
+        REDIS_URL,
+        JWT_SECRET,
+        GATEWAY_TOKEN,
+        AUTH_SERVICE_TOKEN,
+        OPERATOR_TOKEN,
+        USER_SERVICE_URL: urls.user,
+      },
       ready,
     );
-    // The gateway never gets INTERNAL_SERVICE_TOKEN: password hashes must stay out of its reach.
+    // The gateway has only its own credential: the user service won't give it password hashes.
     const gateway = await start(
       ["gateway/main.ts", "serve", "--port", `${gatewayPort}`],
-      { ...baseEnv(dataDir("split-gateway")), NODE_ENV, REDIS_URL, JWT_SECRET, AUTH_SERVICE_URL: urls.auth, USER_SERVICE_URL: urls.user },
+      {
+        ...baseEnv(dataDir("split-gateway")),
+        NODE_ENV,
+        REDIS_URL,
+        JWT_SECRET,
+        GATEWAY_TOKEN,
+        AUTH_SERVICE_URL: urls.auth,
+        USER_SERVICE_URL: urls.user,
+      },
       /docs: \S+/,
     );
     banners = { user: user.stdout(), auth: auth.stdout(), gateway: gateway.stdout() };
@@ -183,18 +201,21 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
   });
 
   describe("the user-service binary from independent clients", () => {
-    const call = <T>(m: ReturnType<typeof method>, request: object, metadata?: grpc.Metadata) =>
+    /** as presents a caller's credential; an operator may call every method. */
+    const as = (secret: string | undefined) => {
+      const metadata = new grpc.Metadata();
+      if (secret !== undefined) metadata.set("authorization", `Bearer ${secret}`);
+      return metadata;
+    };
+    const operator = () => as(CREDENTIALS.OPERATOR_TOKEN);
+    const call = <T>(m: ReturnType<typeof method>, request: object, metadata = operator()) =>
       grpcJsUnary(client!, m, request, { metadata, deadlineMs: 10_000 }).then(({ response }) => response as T);
     const code = (promise: Promise<unknown>) =>
       promise.then(
         () => "OK",
         (error: grpc.ServiceError) => grpc.status[error.code],
       );
-    const credential = () => {
-      const metadata = new grpc.Metadata();
-      metadata.set("x-internal-token", INTERNAL_SERVICE_TOKEN);
-      return metadata;
-    };
+    const credential = () => as(CREDENTIALS.AUTH_SERVICE_TOKEN);
 
     test("grpc-js: Create → Get → GetByEmail → List → Update → Delete → Restore → HardDelete", async () => {
       const email = uniqueEmail("grpc");
@@ -219,8 +240,8 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
 
       const internal = await call<GrpcUser>(rpc.getUserByEmailInternalWithDeleted, { email }, credential());
       expect(internal).toMatchObject({ id, passwordHash, deletedAt: expect.any(String) });
-      expect(await code(call(rpc.getUserByEmailInternalWithDeleted, { email }))).toBe("UNAUTHENTICATED");
-      expect(await code(call(rpc.getUserByEmailInternal, { email }))).toBe("UNAUTHENTICATED");
+      expect(await code(call(rpc.getUserByEmailInternalWithDeleted, { email }, as(undefined)))).toBe("UNAUTHENTICATED");
+      expect(await code(call(rpc.getUserByEmailInternal, { email }, as(CREDENTIALS.GATEWAY_TOKEN)))).toBe("PERMISSION_DENIED");
 
       const restored = await call<GrpcUser>(rpc.restoreUser, { id });
       expect(restored).toMatchObject({ id, email, name: "Rear Admiral Hopper" });
@@ -234,6 +255,57 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
       expect(await code(call(rpc.getUserByEmailInternalWithDeleted, { email }, credential()))).toBe("NOT_FOUND");
       const all = await call<GrpcPage>(rpc.listUsers, { pageSize: 100, state: "USER_STATE_ALL" });
       expect(all.users.map((u) => u.id)).not.toContain(id);
+    });
+
+    test("every method without a credential, or with a wrong one, is UNAUTHENTICATED and changes nothing", async () => {
+      const victim = await call<GrpcUser>(rpc.createUser, {
+        email: uniqueEmail("victim"),
+        passwordHash: "$argon2id$victim",
+        name: "Victim",
+      });
+      const requests: Record<keyof typeof rpc, object> = {
+        createUser: { email: uniqueEmail("intruder"), passwordHash: "$argon2id$x", name: "Intruder", role: "admin" },
+        getUser: { id: victim.id },
+        getUserByEmail: { email: victim.email },
+        listUsers: { pageSize: 10 },
+        updateUser: { id: victim.id, role: "admin", passwordHash: "$argon2id$taken-over" },
+        deleteUser: { id: victim.id },
+        restoreUser: { id: victim.id },
+        hardDeleteUser: { id: victim.id },
+        getUserByEmailInternal: { email: victim.email },
+        getUserByEmailInternalWithDeleted: { email: victim.email },
+      };
+      const unknownId = { id: crypto.randomUUID() };
+      for (const presented of [undefined, "", "not-a-credential", `${CREDENTIALS.OPERATOR_TOKEN}x`, JWT_SECRET]) {
+        for (const [name, request] of Object.entries(requests)) {
+          expect(`${name}: ${await code(call(rpc[name as keyof typeof rpc], request, as(presented)))}`).toBe(`${name}: UNAUTHENTICATED`);
+        }
+        // The same answer whether or not the user exists.
+        expect(await code(call(rpc.getUser, unknownId, as(presented)))).toBe("UNAUTHENTICATED");
+      }
+      const after = await call<GrpcUser>(rpc.getUserByEmailInternal, { email: victim.email }, credential());
+      expect(after).toMatchObject({ id: victim.id, role: "user", passwordHash: "$argon2id$victim" });
+      expect(after.deletedAt).toBeFalsy();
+    });
+
+    test("each caller may use only its methods (PERMISSION_DENIED, whether or not the user exists); the operator all", async () => {
+      const allowed = {
+        gateway: ["getUser", "listUsers", "updateUser", "deleteUser", "restoreUser"],
+        auth: ["getUser", "createUser", "getUserByEmailInternal", "getUserByEmailInternalWithDeleted"],
+      };
+      const secrets = { gateway: CREDENTIALS.GATEWAY_TOKEN, auth: CREDENTIALS.AUTH_SERVICE_TOKEN };
+      const unknown = { id: crypto.randomUUID(), email: uniqueEmail("nobody"), pageSize: 1 };
+      for (const [caller, methods] of Object.entries(allowed) as [keyof typeof allowed, string[]][]) {
+        for (const name of Object.keys(rpc) as (keyof typeof rpc)[]) {
+          if (methods.includes(name)) continue;
+          const answer = await code(call(rpc[name], unknown, as(secrets[caller])));
+          expect(`${caller} ${name}: ${answer}`).toBe(`${caller} ${name}: PERMISSION_DENIED`);
+        }
+      }
+      // Allowed methods get past the check: a missing user is NOT_FOUND, not a refusal.
+      expect(await code(call(rpc.getUser, unknown, as(secrets.gateway)))).toBe("NOT_FOUND");
+      expect(await code(call(rpc.getUserByEmailInternal, unknown, as(secrets.auth)))).toBe("NOT_FOUND");
+      expect(await code(call(rpc.hardDeleteUser, unknown))).toBe("NOT_FOUND");
     });
 
     test("grpc.health.v1 Check says SERVING, overall and for user.v1.UserService", async () => {
@@ -271,7 +343,11 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
         passwordHash: "$argon2id$placeholder",
         name: "Buf Curl",
       });
-      const res = await bufCurl("-d", JSON.stringify({ id: created.id }), `${urls.user}/user.v1.UserService/GetUser`);
+      const url = `${urls.user}/user.v1.UserService/GetUser`;
+      const refused = await bufCurl("-d", JSON.stringify({ id: created.id }), url);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain("unauthenticated");
+      const res = await bufCurl("-H", `authorization: Bearer ${CREDENTIALS.OPERATOR_TOKEN}`, "-d", JSON.stringify({ id: created.id }), url);
       expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
       expect(JSON.parse(res.stdout)).toMatchObject({ id: created.id, email: created.email, name: "Buf Curl", role: "user" });
       expect(res.stdout).not.toContain("argon2");
@@ -283,9 +359,17 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
         passwordHash: "$argon2id$placeholder",
         name: "Connect JSON",
       });
-      const res = await fetch(`${urls.user}/user.v1.UserService/GetUserByEmail`, {
+      const anonymous = await fetch(`${urls.user}/user.v1.UserService/GetUserByEmail`, {
         method: "POST",
         headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: created.email }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(anonymous.status).toBe(401);
+      expect(await anonymous.json()).toMatchObject({ code: "unauthenticated" });
+      const res = await fetch(`${urls.user}/user.v1.UserService/GetUserByEmail`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${CREDENTIALS.OPERATOR_TOKEN}` },
         body: JSON.stringify({ email: created.email.toUpperCase() }),
         signal: AbortSignal.timeout(10_000),
       });

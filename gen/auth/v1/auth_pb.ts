@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file auth/v1/auth.proto.
  */
 export const file_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEiQAoPUmVnaXN0ZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkijAEKEFJlZ2lzdGVyUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAyIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiiQEKDUxvZ2luUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAyIjChJWZXJpZnlUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkiZAoTVmVyaWZ5VG9rZW5SZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBHJvbGUYAyABKAkSEgoKZXhwaXJlc19hdBgEIAEoAxILCgNqdGkYBSABKAkiLAoTUmVmcmVzaFRva2VuUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIjwKDUxvZ291dFJlcXVlc3QSFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkiEAoOTG9nb3V0UmVzcG9uc2Uy0QIKC0F1dGhTZXJ2aWNlEj8KCFJlZ2lzdGVyEhguYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaGS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USNgoFTG9naW4SFS5hdXRoLnYxLkxvZ2luUmVxdWVzdBoWLmF1dGgudjEuTG9naW5SZXNwb25zZRJICgtWZXJpZnlUb2tlbhIbLmF1dGgudjEuVmVyaWZ5VG9rZW5SZXF1ZXN0GhwuYXV0aC52MS5WZXJpZnlUb2tlblJlc3BvbnNlEkQKDFJlZnJlc2hUb2tlbhIcLmF1dGgudjEuUmVmcmVzaFRva2VuUmVxdWVzdBoWLmF1dGgudjEuTG9naW5SZXNwb25zZRI5CgZMb2dvdXQSFi5hdXRoLnYxLkxvZ291dFJlcXVlc3QaFy5hdXRoLnYxLkxvZ291dFJlc3BvbnNlYgZwcm90bzM", [file_user_v1_user]);
+  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEiQAoPUmVnaXN0ZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkijAEKEFJlZ2lzdGVyUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAyIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiiQEKDUxvZ2luUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAyIjChJWZXJpZnlUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkiZAoTVmVyaWZ5VG9rZW5SZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBHJvbGUYAyABKAkSEgoKZXhwaXJlc19hdBgEIAEoAxILCgNqdGkYBSABKAkiLAoTUmVmcmVzaFRva2VuUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIjwKDUxvZ291dFJlcXVlc3QSFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkiEAoOTG9nb3V0UmVzcG9uc2UiJwoTSGFzaFBhc3N3b3JkUmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSItChRIYXNoUGFzc3dvcmRSZXNwb25zZRIVCg1wYXNzd29yZF9oYXNoGAEgASgJMp4DCgtBdXRoU2VydmljZRI/CghSZWdpc3RlchIYLmF1dGgudjEuUmVnaXN0ZXJSZXF1ZXN0GhkuYXV0aC52MS5SZWdpc3RlclJlc3BvbnNlEjYKBUxvZ2luEhUuYXV0aC52MS5Mb2dpblJlcXVlc3QaFi5hdXRoLnYxLkxvZ2luUmVzcG9uc2USSAoLVmVyaWZ5VG9rZW4SGy5hdXRoLnYxLlZlcmlmeVRva2VuUmVxdWVzdBocLmF1dGgudjEuVmVyaWZ5VG9rZW5SZXNwb25zZRJECgxSZWZyZXNoVG9rZW4SHC5hdXRoLnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaFi5hdXRoLnYxLkxvZ2luUmVzcG9uc2USOQoGTG9nb3V0EhYuYXV0aC52MS5Mb2dvdXRSZXF1ZXN0GhcuYXV0aC52MS5Mb2dvdXRSZXNwb25zZRJLCgxIYXNoUGFzc3dvcmQSHC5hdXRoLnYxLkhhc2hQYXNzd29yZFJlcXVlc3QaHS5hdXRoLnYxLkhhc2hQYXNzd29yZFJlc3BvbnNlYgZwcm90bzM", [file_user_v1_user]);
 
 /**
  * @generated from message auth.v1.RegisterRequest
@@ -256,6 +256,42 @@ export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
   messageDesc(file_auth_v1_auth, 8);
 
 /**
+ * @generated from message auth.v1.HashPasswordRequest
+ */
+export type HashPasswordRequest = Message<"auth.v1.HashPasswordRequest"> & {
+  /**
+   * 8 to 128 characters, kept verbatim.
+   *
+   * @generated from field: string password = 1;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message auth.v1.HashPasswordRequest.
+ * Use `create(HashPasswordRequestSchema)` to create a new message.
+ */
+export const HashPasswordRequestSchema: GenMessage<HashPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 9);
+
+/**
+ * @generated from message auth.v1.HashPasswordResponse
+ */
+export type HashPasswordResponse = Message<"auth.v1.HashPasswordResponse"> & {
+  /**
+   * @generated from field: string password_hash = 1;
+   */
+  passwordHash: string;
+};
+
+/**
+ * Describes the message auth.v1.HashPasswordResponse.
+ * Use `create(HashPasswordResponseSchema)` to create a new message.
+ */
+export const HashPasswordResponseSchema: GenMessage<HashPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 10);
+
+/**
  * AuthService issues and checks credentials. Access tokens are HS256 JWTs; refresh tokens are
  * opaque, rotated on every use, and stored only as hashes.
  *
@@ -301,6 +337,17 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof LogoutRequestSchema;
     output: typeof LogoutResponseSchema;
+  },
+  /**
+   * HashPassword hashes a new password (Argon2id) for the gateway's password change; only the
+   * gateway and operators may call it (see lib/rpc/callers.ts).
+   *
+   * @generated from rpc auth.v1.AuthService.HashPassword
+   */
+  hashPassword: {
+    methodKind: "unary";
+    input: typeof HashPasswordRequestSchema;
+    output: typeof HashPasswordResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_auth_v1_auth, 0);
