@@ -7,17 +7,12 @@ import type { GatewayDeps } from "./deps.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { clientIp } from "./middleware/client-ip.ts";
-import { etag } from "./middleware/etag.ts";
-import { jsonBody } from "./middleware/json-body.ts";
-import { rateLimit } from "./middleware/rate-limit.ts";
 import { onError, problemResponse } from "./problem.ts";
-import { authRoutes } from "./routes/auth/index.ts";
+import { authApi } from "./routes/auth/index.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { userRoutes } from "./routes/users/index.ts";
+import { usersApi } from "./routes/users/index.ts";
 import { createRouter } from "./validation.ts";
-
-const KiB = 1024;
 
 /** createApp builds the gateway's Hono app from its dependencies. */
 export function createApp(deps: GatewayDeps) {
@@ -47,24 +42,11 @@ export function createApp(deps: GatewayDeps) {
     );
   }
 
-  // noStore goes first so that it also marks the 429, 413 and 415 answered by the middleware after it.
-  app.use(
-    "/auth/*",
-    async function noStore(c, next) {
-      await next();
-      c.header("Cache-Control", "no-store");
-    },
-    rateLimit(deps.store, deps.limits.auth),
-    jsonBody(16 * KiB),
-  );
-  app.use("/users", rateLimit(deps.store, deps.limits.users), jsonBody(1024 * KiB));
-  app.use("/users/*", rateLimit(deps.store, deps.limits.users), jsonBody(1024 * KiB));
-  app.on("GET", ["/users", "/users/*"], etag);
-
   app.route("/", healthRoutes(deps));
   // One instance, so a token verified on one route is remembered on every route.
   const bearer = authenticate(deps.verifyAccessToken, deps.store);
-  app.route("/", authRoutes(deps, bearer));
-  app.route("/", userRoutes(deps, bearer));
+  // Each group sets its own middleware (rate limit, body limit, caching, authentication).
+  app.route("/auth", authApi(deps, bearer));
+  app.route("/users", usersApi(deps, bearer));
   return docsRoutes(app, deps.version);
 }

@@ -1,14 +1,24 @@
 // /auth/*: thin over the auth service, which owns every rule.
 import type { GatewayDeps } from "../../deps.ts";
 import type { MiddlewareHandler } from "hono";
+import { jsonBody } from "../../middleware/json-body.ts";
+import { rateLimit } from "../../middleware/rate-limit.ts";
 import { createRouter } from "../../validation.ts";
 import { tokenJson } from "../wire.ts";
 import * as routes from "./routes.ts";
 
-/** authRoutes mounts register, login, refresh and logout. */
-export function authRoutes(deps: GatewayDeps, authenticate: MiddlewareHandler) {
+/** authApi is the /auth group: no-store answers, the auth rate limit and 16 KiB JSON bodies on every route. */
+export function authApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
   const app = createRouter();
-  app.use("/auth/logout", authenticate);
+  // noStore goes first so that it also marks the 429, 413 and 415 answered by the middleware after it.
+  app.use(
+    async function noStore(c, next) {
+      await next();
+      c.header("Cache-Control", "no-store");
+    },
+    rateLimit(deps.store, deps.limits.auth),
+    jsonBody(16 * 1024),
+  );
 
   app.openapi(routes.register, async (c) => {
     const body = c.req.valid("json");
@@ -22,7 +32,8 @@ export function authRoutes(deps: GatewayDeps, authenticate: MiddlewareHandler) {
     return c.json(tokenJson(await deps.auth.refreshToken({ refreshToken: refresh_token })), 200);
   });
 
-  app.openapi(routes.logout, async (c) => {
+  // Logout alone needs a token: the one it revokes.
+  app.openapi({ ...routes.logout, middleware: [authenticate] }, async (c) => {
     const { refresh_token } = c.req.valid("json");
     await deps.auth.logout({ accessToken: c.get("rawToken"), refreshToken: refresh_token ?? "" });
     return c.body(null, 204);

@@ -1,3 +1,4 @@
+// The /auth contracts. Paths are relative to /auth, where app.ts mounts the group.
 import { createRoute, z } from "@hono/zod-openapi";
 import * as rules from "../../../lib/validation.ts";
 import { json, name, pick, TokenResponse } from "../../schemas.ts";
@@ -40,7 +41,7 @@ const tags = ["Authentication"];
 
 export const register = createRoute({
   method: "post",
-  path: "/auth/register",
+  path: "/register",
   operationId: "register",
   tags,
   security: [],
@@ -52,7 +53,7 @@ export const register = createRoute({
 
 export const login = createRoute({
   method: "post",
-  path: "/auth/login",
+  path: "/login",
   operationId: "login",
   tags,
   security: [],
@@ -64,7 +65,7 @@ export const login = createRoute({
 
 export const refresh = createRoute({
   method: "post",
-  path: "/auth/refresh",
+  path: "/refresh",
   operationId: "refreshToken",
   tags,
   security: [],
@@ -76,7 +77,7 @@ export const refresh = createRoute({
 
 export const logout = createRoute({
   method: "post",
-  path: "/auth/logout",
+  path: "/logout",
   operationId: "logout",
   tags,
   summary: "Revoke the access token and, if given, the refresh token's family",

@@ -2,21 +2,22 @@
 import { UserState } from "../../../gen/user/v1/user_pb.ts";
 import type { MiddlewareHandler } from "hono";
 import type { GatewayDeps } from "../../deps.ts";
-import { requireAdmin } from "../../middleware/authenticate.ts";
+import { etag } from "../../middleware/etag.ts";
+import { jsonBody } from "../../middleware/json-body.ts";
+import { rateLimit } from "../../middleware/rate-limit.ts";
 import { ProblemError } from "../../problem.ts";
 import { createRouter } from "../../validation.ts";
 import { userJson } from "../wire.ts";
 import * as routes from "./routes.ts";
 
 const STATES = { active: UserState.ACTIVE, deleted: UserState.DELETED, all: UserState.ALL } as const;
+const KiB = 1024;
 
-/** userRoutes mounts the /users API behind the app's bearer authentication. */
-export function userRoutes(deps: GatewayDeps, authenticate: MiddlewareHandler) {
+/** usersApi is the /users group: rate limit, 1 MiB JSON bodies, ETags and a bearer token on every route. */
+export function usersApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
   const app = createRouter();
-  app.use("/users", authenticate);
-  app.use("/users/*", authenticate);
-  for (const path of ["/users", "/users/:id/restore"]) app.use(path, requireAdmin);
-  app.on("DELETE", "/users/:id", requireAdmin);
+  // etag acts only on GET and HEAD answers.
+  app.use(rateLimit(deps.store, deps.limits.users), jsonBody(1024 * KiB), etag, authenticate);
 
   // A user sees only themselves; another id answers exactly like a missing one (no enumeration).
   const ownOrAdmin = (auth: { sub: string; role: string }, id: string) => {

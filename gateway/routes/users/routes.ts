@@ -1,9 +1,14 @@
+// The /users contracts. Paths are relative to /users, where app.ts mounts the group; every route
+// needs a bearer token (the group's middleware), and an admin-only route carries its guard here.
 import { createRoute, z } from "@hono/zod-openapi";
 import * as rules from "../../../lib/validation.ts";
+import { requireAdmin } from "../../middleware/authenticate.ts";
 import { json, name, pick, Role, User } from "../../schemas.ts";
 
 const tags = ["Users"];
 const security = [{ bearerAuth: [] }];
+// The guard and the document's mark in one spread, so they can't drift apart (guards.test.ts reads the mark).
+const adminOnly = { middleware: [requireAdmin], "x-required-role": "admin" };
 
 export const IdParam = z.object({
   id: rules.userId.meta({ example: "0192f5d2-8c4e-7b6a-9d3e-5f1a2b3c4d5e" }),
@@ -43,7 +48,7 @@ export const UpdateBody = z
 
 export const me = createRoute({
   method: "get",
-  path: "/users/me",
+  path: "/me",
   operationId: "getCurrentUser",
   tags,
   security,
@@ -53,10 +58,11 @@ export const me = createRoute({
 
 export const list = createRoute({
   method: "get",
-  path: "/users",
+  path: "/",
   operationId: "listUsers",
   tags,
   security,
+  ...adminOnly,
   summary: "List all users (admin)",
   request: { query: ListQuery },
   responses: { 200: json(UserPage, "A page of users"), ...pick(401, 403, 422, 429, 503) },
@@ -64,7 +70,7 @@ export const list = createRoute({
 
 export const get = createRoute({
   method: "get",
-  path: "/users/{id}",
+  path: "/{id}",
   operationId: "getUser",
   tags,
   security,
@@ -76,7 +82,7 @@ export const get = createRoute({
 
 export const update = createRoute({
   method: "put",
-  path: "/users/{id}",
+  path: "/{id}",
   operationId: "updateUser",
   tags,
   security,
@@ -88,10 +94,11 @@ export const update = createRoute({
 
 export const remove = createRoute({
   method: "delete",
-  path: "/users/{id}",
+  path: "/{id}",
   operationId: "deleteUser",
   tags,
   security,
+  ...adminOnly,
   summary: "Soft delete user (admin)",
   request: { params: IdParam },
   responses: { 204: { description: "Deleted (restorable)" }, ...pick(401, 403, 404, 422, 429, 503) },
@@ -99,10 +106,11 @@ export const remove = createRoute({
 
 export const restore = createRoute({
   method: "post",
-  path: "/users/{id}/restore",
+  path: "/{id}/restore",
   operationId: "restoreUser",
   tags,
   security,
+  ...adminOnly,
   summary: "Restore soft-deleted user (admin)",
   request: { params: IdParam },
   responses: { 200: json(User, "The restored user"), ...pick(401, 403, 404, 409, 422, 429, 503) },
