@@ -1,16 +1,17 @@
-// `users promote <email>` and `users create`: bootstrap an admin without SQL. They work on the
-// database directly (like `migrate`), so they need no running service.
+// `users promote <email>` and `users create`: bootstrap an admin without SQL. They run the user
+// service's own rules (services/user/user.ts) in this process on its database, like `migrate`, so
+// they need no running service and repeat none of its logic (cache clearing, duplicate emails).
 import { z } from "zod";
 import { createPasswords } from "../services/auth/passwords.ts";
 import { parseFlags, UsageError } from "../lib/cli.ts";
-import { storeFromEnv, type RedisEnv } from "../lib/redis/index.ts";
-import { parseEnv, redisEnv } from "../lib/config/config.ts";
+import { storeFromEnv } from "../lib/redis/index.ts";
+import { parseEnv, redisEnv, tokenLifetimeEnv } from "../lib/config/config.ts";
 import { openDatabase } from "../lib/db/database.ts";
-import { isUniqueViolation } from "../lib/db/errors.ts";
 import { databaseEnv, pgliteDir } from "../lib/db/env.ts";
 import { migrateUp } from "../lib/db/migrate.ts";
+import { createLogger } from "../lib/log.ts";
 import { check, email, name, password } from "../lib/validation.ts";
-import * as store from "../services/user/user.store.ts";
+import { createUser, getUserByEmail, updateUser, type UserDeps } from "../services/user/user.ts";
 
 export const USERS_USAGE = `users <command>
 
@@ -33,18 +34,22 @@ export async function usersCommand(args: string[]): Promise<void> {
   throw new UsageError(`unknown users command "${action}": use promote or create`);
 }
 
-const usersEnv = z.object({ ...databaseEnv, ...redisEnv });
+const usersEnv = z.object({ ...databaseEnv, ...redisEnv, ...tokenLifetimeEnv });
 
-async function withDatabase<T>(
-  fn: (db: Awaited<ReturnType<typeof openDatabase>>, env: z.output<typeof usersEnv>) => Promise<T>,
-): Promise<T> {
+/** withUsers opens the user service's database and store for fn, applying pending migrations first. */
+async function withUsers<T>(fn: (users: UserDeps) => Promise<T>): Promise<T> {
   const env = parseEnv(usersEnv, { requiredInProduction: ["DATABASE_URL"] });
   const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
+  // Without REDIS_URL this is an empty in-process store. With it, Redis being down costs only the
+  // cache clearing, which the user service logs as a warning (the entry expires within an hour).
+  const cache = storeFromEnv(env, { onError: () => {} });
   try {
     await db.ping();
     await db.withSql((sql) => migrateUp(sql));
-    return await fn(db, env);
+    const log = createLogger({ command: "users" }, "warn");
+    return await fn({ prisma: db.prisma, cache, log, tokenLifetimeSeconds: env.JWT_EXPIRATION_HOURS * 3600 });
   } finally {
+    await cache.close();
     await db.close();
   }
 }
@@ -54,28 +59,11 @@ async function promote(args: string[]): Promise<void> {
   if (values.help) return console.log(USERS_USAGE);
   if (positionals.length !== 1) throw new UsageError("users promote takes exactly one email");
   const address = check("email", email, positionals[0]);
-  await withDatabase(async (db, env) => {
-    const user = await store.findByEmail(db.prisma, address);
-    if (!user) throw new Error(`no active user with email ${address}`);
-    await store.update(db.prisma, user.id, { role: "admin" });
-    if (env.REDIS_URL) await forgetCachedUser(env, user.id);
+  await withUsers(async (users) => {
+    const user = await getUserByEmail(users, address);
+    await updateUser(users, user.id, { role: "admin" });
     console.log(`${address} is now an admin (existing tokens keep the old role until they are refreshed).`);
   });
-}
-
-// GetUser (GET /users/me, and the role a refreshed token gets) reads through the Redis cache, which
-// this command bypasses: without this the old role would be served until the entry expired (1 h).
-async function forgetCachedUser(env: RedisEnv, id: string): Promise<void> {
-  const redis = storeFromEnv(env, { onError: () => {} });
-  try {
-    await redis.cache.invalidateUser(id);
-  } catch (error) {
-    console.error(
-      `warning: could not clear the cached user in ${redis.describe()} (${error instanceof Error ? error.message : error}); the services show the new role within an hour`,
-    );
-  } finally {
-    await redis.close();
-  }
 }
 
 async function create(args: string[]): Promise<void> {
@@ -90,20 +78,10 @@ async function create(args: string[]): Promise<void> {
   const address = check("email", email, values.email);
   const displayName = check("name", name, values.name);
   const secret = check("password", password, values["password-stdin"] ? await readStdinPassword() : await promptPassword());
-  const hash = await (await createPasswords()).hash(secret);
-  await withDatabase(async (db) => {
-    try {
-      const user = await store.create(db.prisma, {
-        email: address,
-        passwordHash: hash,
-        name: displayName,
-        role: values.admin ? "admin" : "user",
-      });
-      console.log(`created ${user.role} ${user.email} (${user.id})`);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new Error(`an active user with email ${address} already exists`);
-      throw error;
-    }
+  const passwordHash = await (await createPasswords()).hash(secret);
+  await withUsers(async (users) => {
+    const user = await createUser(users, { email: address, passwordHash, name: displayName, role: values.admin ? "admin" : "user" });
+    console.log(`created ${user.role} ${user.email} (${user.id})`);
   });
 }
 
