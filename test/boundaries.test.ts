@@ -52,9 +52,10 @@ describe("boundaryViolations", () => {
       "services/user/user.store.ts",
       "the auth service imports the user service",
     ),
+    "a service importing the gateway": fails("services/user/user.rpc.ts", "gateway/problem.ts", "a service imports only"),
     "lib/ importing a service": fails("lib/rpc/server.ts", "services/user/user.ts", "lib/ is the shared platform"),
     "lib/ importing the gateway": fails("lib/log.ts", "gateway/deps.ts", "lib/ is the shared platform"),
-    "production code importing test/": fails("services/user/main.ts", "test/stores.ts", "production code imports a test helper"),
+    "production code importing test/": fails("combined/serve.ts", "test/stores.ts", "production code imports a test helper"),
     "production code importing a test file": fails("lib/log.ts", "lib/cli.test.ts", "production code imports a test helper"),
     "a file outside combined/ wiring two services": {
       imports: [

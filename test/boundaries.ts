@@ -72,6 +72,14 @@ export function boundaryViolations(imports: Import[]): string[] {
     const toService = serviceOf(to);
     if (fromService && toService && fromService !== toService && !isTestCode(from)) {
       broken(`the ${fromService} service imports the ${toService} service: services talk only through their RPC contracts`);
+    } else if (
+      fromService &&
+      !toService &&
+      !isTestCode(from) &&
+      !["gen", "lib"].some((folder) => under(to, folder)) &&
+      to !== "package.json"
+    ) {
+      broken("a service imports only gen/, lib/, its own files, package.json and npm packages");
     }
     if (toService && !fromService) servicesUsed.set(from, (servicesUsed.get(from) ?? new Set()).add(toService));
   }
