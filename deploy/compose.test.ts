@@ -11,7 +11,9 @@ if (!compose) console.warn("[skip] deploy/compose.test.ts: docker-compose is not
 
 const SECRETS = {
   JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
-  INTERNAL_SERVICE_TOKEN: "test-internal-token-0123456789abcdef01234",
+  GATEWAY_TOKEN: "test-gateway-token-0123456789abcdef0123456",
+  AUTH_SERVICE_TOKEN: "test-auth-service-token-0123456789abcdef01",
+  OPERATOR_TOKEN: "test-operator-token-0123456789abcdef012345",
   POSTGRES_PASSWORD: "test-postgres-password",
 };
 
@@ -25,7 +27,7 @@ type Service = {
   image?: string;
   build?: unknown;
   command?: string[];
-  ports?: { published: number | string; target: number }[];
+  ports?: ({ published: number | string; target: number } | string)[];
   environment?: Record<string, string | number>;
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
@@ -49,6 +51,14 @@ const resolve = (file: string, env?: Record<string, string>) => {
   if (!resolved.has(file)) resolved.set(file, config(file, env).services());
   return resolved.get(file)!;
 };
+
+/** portsOf reads published ports in either of docker-compose's forms ({published, target} or "127.0.0.1:50051:50051/tcp"). */
+const portsOf = (service: Service) =>
+  (service.ports ?? []).map((port) => {
+    if (typeof port !== "string") return { host: "", target: port.target };
+    const parts = port.replace(/\/tcp$/, "").split(":");
+    return { host: parts.length === 3 ? parts[0] : "", target: Number(parts.at(-1)) };
+  });
 
 const conditions = (service: Service) =>
   Object.fromEntries(Object.entries(service.depends_on ?? {}).map(([name, { condition }]) => [name, condition]));
@@ -105,20 +115,29 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
     const services = productionServices();
     expect(services.gateway!.environment).toMatchObject({
       JWT_SECRET: SECRETS.JWT_SECRET,
+      GATEWAY_TOKEN: SECRETS.GATEWAY_TOKEN,
       AUTH_SERVICE_URL: "http://auth-service:50051",
       USER_SERVICE_URL: "http://user-service:50052",
       REDIS_URL: "redis://redis:6379",
     });
     expect(services["auth-service"]!.environment).toMatchObject({
       JWT_SECRET: SECRETS.JWT_SECRET,
-      INTERNAL_SERVICE_TOKEN: SECRETS.INTERNAL_SERVICE_TOKEN,
+      AUTH_SERVICE_TOKEN: SECRETS.AUTH_SERVICE_TOKEN,
+      GATEWAY_TOKEN: SECRETS.GATEWAY_TOKEN,
+      OPERATOR_TOKEN: SECRETS.OPERATOR_TOKEN,
       USER_SERVICE_URL: "http://user-service:50052",
     });
     const databaseUrl = `postgresql://app:${SECRETS.POSTGRES_PASSWORD}@postgres:5432/app`;
     expect(services["user-service"]!.environment).toMatchObject({
       DATABASE_URL: databaseUrl,
-      INTERNAL_SERVICE_TOKEN: SECRETS.INTERNAL_SERVICE_TOKEN,
+      GATEWAY_TOKEN: SECRETS.GATEWAY_TOKEN,
+      AUTH_SERVICE_TOKEN: SECRETS.AUTH_SERVICE_TOKEN,
+      OPERATOR_TOKEN: SECRETS.OPERATOR_TOKEN,
     });
+    // Least privilege: each binary holds only the secrets it presents or checks.
+    expect(services.gateway!.environment).not.toHaveProperty("AUTH_SERVICE_TOKEN");
+    expect(services.gateway!.environment).not.toHaveProperty("OPERATOR_TOKEN");
+    expect(services["auth-service"]!.environment).not.toHaveProperty("AUTH_SERVICE_TOKEN_PREVIOUS");
     expect(services.migrate!.environment).toEqual({ DATABASE_URL: databaseUrl });
   });
 });
@@ -148,12 +167,16 @@ describe.skipIf(!compose)("docker-compose.dev.yml (development)", () => {
     expect(result.exitCode).toBe(0);
   });
 
-  test("runs the combined binary on PostgreSQL and Redis, publishing its three ports", () => {
+  test("runs the combined binary on PostgreSQL and Redis, publishing its three ports (the gRPC ones on loopback only)", () => {
     const dev = resolve("docker-compose.dev.yml");
     expect(Object.keys(dev).sort()).toEqual(["combined", "postgres", "redis"]);
     const combined = dev.combined!;
     expect(combined.command?.slice(0, 2)).toEqual(["combined", "serve"]);
-    expect(combined.ports?.map((port) => port.target)).toEqual([3000, 50051, 50052]);
+    expect(portsOf(combined)).toEqual([
+      { host: "", target: 3000 },
+      { host: "127.0.0.1", target: 50051 },
+      { host: "127.0.0.1", target: 50052 },
+    ]);
     expect(combined.environment).toMatchObject({
       DATABASE_URL: "postgresql://app:app@postgres:5432/app",
       REDIS_URL: "redis://redis:6379",

@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { ConfigError } from "../../lib/config/config.ts";
 import { loadAuthEnv } from "./env.ts";
 
-const SECRETS = { JWT_SECRET: "env-test-jwt-secret-0123456789abcdefghij", INTERNAL_SERVICE_TOKEN: "env-test-internal-token-0123456789abc" };
+const SECRETS = {
+  JWT_SECRET: "env-test-jwt-secret-0123456789abcdefghij",
+  GATEWAY_TOKEN: "env-test-gateway-token-0123456789abcdef",
+  AUTH_SERVICE_TOKEN: "env-test-auth-service-token-0123456789a",
+  OPERATOR_TOKEN: "env-test-operator-token-0123456789abcde",
+};
 
 function problems(env: Record<string, string>): string[] {
   try {

@@ -4,7 +4,7 @@
 // (proto-loader's default: fields in camelCase, int64 as Long.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
-import { baseEnv, cleanup, dataDir, run, startBinary } from "../../test/binaries.ts";
+import { baseEnv, CREDENTIALS, cleanup, dataDir, run, startBinary } from "../../test/binaries.ts";
 import { grpcJsClient, grpcJsMethod, grpcJsUnary } from "../../test/grpc-js.ts";
 
 const method = (name: string) => grpcJsMethod("auth/v1/auth.proto", "auth.v1.AuthService", name);
@@ -83,6 +83,31 @@ describe("auth-service binary over gRPC (grpc-js)", () => {
   });
 });
 
+describe("HashPassword: only for the gateway and operators", () => {
+  const hashPassword = method("HashPassword");
+  const as = (secret?: string) => {
+    const metadata = new grpc.Metadata();
+    if (secret) metadata.set("authorization", `Bearer ${secret}`);
+    return metadata;
+  };
+  const hash = (secret?: string) =>
+    grpcJsUnary(client, hashPassword, { password: "a new password 1" }, { metadata: as(secret), deadlineMs: 10_000 }).then(
+      (r) => String((r.response as { passwordHash: string }).passwordHash),
+      (error: grpc.ServiceError) => grpc.status[error.code],
+    );
+
+  test("without a credential or with a wrong one: UNAUTHENTICATED", async () => {
+    expect(await hash()).toBe("UNAUTHENTICATED");
+    expect(await hash("not-a-credential-0123456789abcdef0123")).toBe("UNAUTHENTICATED");
+  });
+
+  test("the auth service's own credential: PERMISSION_DENIED; the gateway's and an operator's: an Argon2id hash", async () => {
+    expect(await hash(CREDENTIALS.AUTH_SERVICE_TOKEN)).toBe("PERMISSION_DENIED");
+    expect(await hash(CREDENTIALS.GATEWAY_TOKEN)).toStartWith("$argon2id$");
+    expect(await hash(CREDENTIALS.OPERATOR_TOKEN)).toStartWith("$argon2id$");
+  });
+});
+
 describe("startup configuration", () => {
   test("JWT_SECRET=short stops the service with a message naming JWT_SECRET", async () => {
     const { code, stderr, stdout } = await runToExit({ JWT_SECRET: "short" });
@@ -92,10 +117,10 @@ describe("startup configuration", () => {
     expect(stderr).not.toContain("short\n");
   });
 
-  test("production requires REDIS_URL, JWT_SECRET, INTERNAL_SERVICE_TOKEN and USER_SERVICE_URL", async () => {
+  test("production requires REDIS_URL, JWT_SECRET, its own and its callers' secrets, and USER_SERVICE_URL", async () => {
     const { code, stderr } = await runToExit({ NODE_ENV: "production" });
     expect(code).toBe(2);
-    for (const name of ["REDIS_URL", "JWT_SECRET", "INTERNAL_SERVICE_TOKEN", "USER_SERVICE_URL"]) {
+    for (const name of ["REDIS_URL", "JWT_SECRET", "AUTH_SERVICE_TOKEN", "GATEWAY_TOKEN", "OPERATOR_TOKEN", "USER_SERVICE_URL"]) {
       expect(stderr).toContain(`${name}: is required when NODE_ENV=production`);
     }
   });

@@ -110,7 +110,7 @@ describe("configuration", () => {
     const stderr = expectOneError(result, 2);
     expect(result.stdout).toBe("");
     expect(stderr).toContain("JWT_SECRET: must be at least 32 characters");
-    for (const name of ["DATABASE_URL", "REDIS_URL", "INTERNAL_SERVICE_TOKEN"])
+    for (const name of ["DATABASE_URL", "REDIS_URL", "GATEWAY_TOKEN", "AUTH_SERVICE_TOKEN", "OPERATOR_TOKEN"])
       expect(stderr).toContain(`${name}: is required when NODE_ENV=production`);
     // No development fallback was taken: nothing was generated or opened.
     expect(stderr).not.toContain("note:");

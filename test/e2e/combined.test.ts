@@ -4,6 +4,7 @@
 // `users promote` and lists users with it. PGlite is single-process, so promote runs while serve is
 // stopped; with Redis the restarted serve must not answer from a cached copy of the old role.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { testDatabaseUrl, testRedisUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import type { Session, UserPageJson } from "../stack.ts";
@@ -13,7 +14,7 @@ import {
   dataDir,
   freePorts,
   http,
-  INTERNAL_SERVICE_TOKEN,
+  CREDENTIALS,
   JWT_SECRET,
   PASSWORD,
   run,
@@ -142,14 +143,14 @@ for (const variant of variants) {
   });
 }
 
-// The Docker image runs `combined serve` with NODE_ENV=production and exactly the four variables the
+// The Docker image runs `combined serve` with NODE_ENV=production and exactly the variables the
 // README lists; nothing else (USER_SERVICE_URL is a split-mode setting) may be demanded.
 const production = testDatabaseUrl() && testRedisUrl();
 if (!production)
   console.error("[combined e2e] skipping NODE_ENV=production: needs PostgreSQL and Redis (TEST_DATABASE_URL or TEST_REDIS_URL is empty)");
 
 describe.skipIf(!production)("combined serve with NODE_ENV=production", () => {
-  test("starts with DATABASE_URL, REDIS_URL, JWT_SECRET and INTERNAL_SERVICE_TOKEN alone, says production, serves /health", async () => {
+  test("starts with DATABASE_URL, REDIS_URL, JWT_SECRET and the three caller secrets alone, says production, serves /health", async () => {
     const db = await createTestDatabase("e2e_combined_prod");
     testDbs.push(db);
     const [gateway, auth, user] = freePorts(3) as [number, number, number];
@@ -159,7 +160,7 @@ describe.skipIf(!production)("combined serve with NODE_ENV=production", () => {
       DATABASE_URL: db.url!,
       REDIS_URL: testRedisUrl()!,
       JWT_SECRET,
-      INTERNAL_SERVICE_TOKEN,
+      ...CREDENTIALS,
     };
     const args = ["combined/main.ts", "serve", "--gateway-port", `${gateway}`, "--auth-port", `${auth}`, "--user-port", `${user}`];
     const serve = await start(args, env, /^ {2}redis +\S.*$/m);
@@ -168,5 +169,55 @@ describe.skipIf(!production)("combined serve with NODE_ENV=production", () => {
     const health = await http(`http://127.0.0.1:${gateway}`)("/health");
     expect(health.status).toBe(200);
     expect(await serve.stop()).toBe(0);
+  });
+});
+
+/** listeners reads which local addresses listen on a TCP port, from /proc/net/tcp{,6} (no connection made). */
+function listeners(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const found: string[] = [];
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== "0A" || !local?.endsWith(`:${hexPort}`)) continue; // 0A: LISTEN
+      const hex = local.split(":")[0] ?? "";
+      found.push(
+        hex.length === 8
+          ? (hex.match(/../g) ?? [])
+              .map((byte) => Number.parseInt(byte, 16))
+              .reverse()
+              .join(".")
+          : hex === "0".repeat(32)
+            ? "::"
+            : hex === "00000000000000000000000001000000"
+              ? "::1"
+              : hex,
+      );
+    }
+  }
+  return found.sort();
+}
+
+describe("combined serve's listening addresses", () => {
+  test("the service ports listen on loopback only unless SERVICE_HOST says otherwise; the gateway keeps SERVER_HOST", async () => {
+    const [gateway, auth, user] = freePorts(3) as [number, number, number];
+    const { SERVER_HOST: _, ...env } = baseEnv(dataDir("combined-listen"));
+    const args = ["combined/main.ts", "serve", "--gateway-port", `${gateway}`, "--auth-port", `${auth}`, "--user-port", `${user}`];
+    const serve = await start(args, env, /^ {2}redis +\S.*$/m);
+    try {
+      expect(listeners(auth)).toEqual(["127.0.0.1"]);
+      expect(listeners(user)).toEqual(["127.0.0.1"]);
+      expect(listeners(gateway)).toEqual(["0.0.0.0"]);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+    const widened = await start(args, { ...env, SERVER_HOST: "127.0.0.1", SERVICE_HOST: "::1" }, /^ {2}redis +\S.*$/m);
+    try {
+      expect(listeners(auth)).toEqual(["::1"]);
+      expect(listeners(user)).toEqual(["::1"]);
+      expect(listeners(gateway)).toEqual(["127.0.0.1"]);
+    } finally {
+      expect(await widened.stop()).toBe(0);
+    }
   });
 });
