@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { bearer, expectProblem, forgeToken, startTestStack, type Session, type TestStack } from "../../test/stack.ts";
+import { Hono, type MiddlewareHandler } from "hono";
+import { silentLog } from "../../test/services.ts";
+import { bearer, expectProblem, forgeToken, startTestStack, unreachableStore, type Session, type TestStack } from "../../test/stack.ts";
+import type { Store } from "../../lib/redis/index.ts";
+import { revokeToken } from "../../lib/tokens/revocation.ts";
+import { onError } from "../problem.ts";
+import { authenticate, prefetchKeys } from "./authenticate.ts";
 
 let stack: TestStack;
 let session: Session;
@@ -62,6 +68,84 @@ describe("authenticate", () => {
     const res = await me(`Bearer ${other.access_token}`);
     await expectChallenge(res);
     expect(res.headers.get("www-authenticate")).toContain("revoked");
+  });
+});
+
+describe("authenticate without the rate limit's read", () => {
+  // An app with authenticate alone (before it, optionally, a middleware that sets c.var.prefetch).
+  const bare = (store: Store, before?: MiddlewareHandler) => {
+    const app = new Hono();
+    app.onError(onError(silentLog));
+    if (before) app.use(before);
+    app.use(authenticate(stack.auth.tokens.verify, store));
+    app.get("/", (c) => c.json({ sub: c.get("auth").sub, cached: c.get("cachedUser") ?? null }));
+    return (token: string) => app.request("/", { headers: { authorization: `Bearer ${token}` } });
+  };
+
+  test("reads the revocation marks itself: 200, then 401 once revoked", async () => {
+    const other = await stack.register();
+    const call = bare(stack.svc.store);
+    expect((await call(other.access_token)).status).toBe(200);
+    const claims = await stack.auth.tokens.verify(other.access_token);
+    await revokeToken(stack.svc.store, claims.jti, claims.exp);
+    await expectChallenge(await call(other.access_token));
+  });
+
+  test("answers 503 when the revocation marks can't be read", async () => {
+    const store = unreachableStore();
+    try {
+      const res = await bare(store)(session.access_token);
+      expect((await expectProblem(res, 503)).detail).toContain("revocation can't be checked");
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("uses what the rate limit read only when the verified token names the same keys", async () => {
+    const other = await stack.register();
+    const claims = await stack.auth.tokens.verify(other.access_token);
+    const read = prefetchKeys(`Bearer ${other.access_token}`)!;
+    const prefetched = (keys: string[], values: unknown[]): MiddlewareHandler =>
+      async function prefetch(c, next) {
+        c.set("prefetch", { token: read.token, keys, values });
+        await next();
+      };
+    // The store holds no mark for this token: a 401 can only come from the values handed on.
+    await expectChallenge(await bare(stack.svc.store, prefetched(read.keys, [1, null, null]))(other.access_token));
+    await expectChallenge(await bare(stack.svc.store, prefetched(read.keys, [null, Date.now(), null]))(other.access_token));
+    // Values read for another token's keys are ignored: the marks are read again, and there are none.
+    const elsewhere = [`revoked:jti:${crypto.randomUUID()}`, `revoked:user:${claims.sub}`, `user:${claims.sub}`];
+    const res = await bare(stack.svc.store, prefetched(elsewhere, [1, null, { id: claims.sub }]))(other.access_token);
+    expect(await res.json()).toEqual({ sub: claims.sub, cached: null });
+  });
+
+  test("hands on the cached user read for an unrevoked token", async () => {
+    const other = await stack.register();
+    const read = prefetchKeys(`Bearer ${other.access_token}`)!;
+    const entry = { id: other.user.id };
+    const res = await bare(stack.svc.store, async function prefetch(c, next) {
+      c.set("prefetch", { ...read, values: [null, null, entry] });
+      await next();
+    })(other.access_token);
+    expect(await res.json()).toEqual({ sub: other.user.id, cached: entry });
+  });
+});
+
+describe("prefetchKeys", () => {
+  test("names the token's revocation marks and its user's cache entry, from the unverified payload", async () => {
+    const claims = await stack.auth.tokens.verify(session.access_token);
+    expect(prefetchKeys(`Bearer ${session.access_token}`)).toEqual({
+      token: session.access_token,
+      keys: [`revoked:jti:${claims.jti}`, `revoked:user:${claims.sub}`, `user:${claims.sub}`],
+    });
+  });
+
+  test("is undefined without a bearer token or with one that is no JWT", () => {
+    const payload = (value: unknown) => `e30.${Buffer.from(JSON.stringify(value)).toString("base64url")}.sig`;
+    for (const header of [undefined, "", "Basic abc", "Bearer", "Bearer abc", "Bearer a.b.c", `Bearer ${payload({ sub: 1, jti: "x" })}`]) {
+      expect(prefetchKeys(header)).toBeUndefined();
+    }
+    expect(prefetchKeys(`Bearer ${payload({ sub: "s", jti: "j" })}`)?.keys).toEqual(["revoked:jti:j", "revoked:user:s", "user:s"]);
   });
 });
 

@@ -1,9 +1,11 @@
 // Bearer authentication without an RPC per request: the JWT is verified locally (jose, in the
 // shared tokens module), remembered in a small bounded cache until it expires, and checked against
-// the auth service's revocation state in one store round trip on every request.
+// the auth service's revocation state. The revocation marks are read by the rate limit in its own
+// round trip (prefetchKeys names them), together with the user's cached record for GET /users/me:
+// one store round trip per authenticated request.
 import type { MiddlewareHandler } from "hono";
-import type { Store } from "../../lib/redis/types.ts";
-import { isRevoked } from "../../lib/tokens/revocation.ts";
+import { KEY_PREFIXES, type Store } from "../../lib/redis/index.ts";
+import { isRevoked, revocationKeys, revokedBy } from "../../lib/tokens/revocation.ts";
 import type { AccessClaims } from "../../lib/tokens/tokens.ts";
 import { bearerChallenge, ProblemError } from "../problem.ts";
 
@@ -15,14 +17,47 @@ const CACHE_SIZE = 10_000;
 const unauthorized = (description: string) =>
   new ProblemError(401, description, { headers: { "WWW-Authenticate": bearerChallenge(description) } });
 
-/** authenticate requires a valid, unrevoked bearer token and sets c.var.auth and c.var.rawToken. */
+/** bearerToken is the token of an `Authorization: Bearer <token>` header, else undefined. */
+function bearerToken(header: string): string | undefined {
+  return header.length <= 8192 ? BEARER.exec(header)?.[1] : undefined;
+}
+
+/** Prefetch is what the rate limit reads for a bearer token in its round trip, and what it read. */
+export type Prefetch = { token: string; keys: string[]; values?: unknown[] };
+
+// The token's two revocation marks, then its user's cached record (`user:<sub>`, which the user
+// service writes as the user.v1.UserResponse contract).
+const keysOf = (claims: { sub: string; jti: string }) => [...revocationKeys(claims), `${KEY_PREFIXES.user}${claims.sub}`];
+const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every((key, i) => key === b[i]);
+
+/**
+ * prefetchKeys names the store keys an authenticated request reads (keysOf) so that the rate limit
+ * reads them with its hit. The claims are decoded without verification: they only name keys, and
+ * authenticate uses what was read only once the token has verified and its claims name the same
+ * keys. Undefined without a well-formed bearer token.
+ */
+export function prefetchKeys(header: string | undefined): Prefetch | undefined {
+  const token = header && bearerToken(header);
+  if (!token) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(token.split(".", 2)[1] ?? "", "base64url").toString());
+    const { sub, jti } = claims as { sub?: unknown; jti?: unknown };
+    if (typeof sub !== "string" || typeof jti !== "string" || !sub || !jti) return undefined;
+    return { token, keys: keysOf({ sub, jti }) };
+  } catch {
+    return undefined; // not a JWT: authenticate answers 401
+  }
+}
+
+/** authenticate requires a valid, unrevoked bearer token and sets c.var.auth and c.var.rawToken, and
+ * c.var.cachedUser when the rate limit read the user's cached record. */
 export function authenticate(verify: (token: string) => Promise<AccessClaims>, store: Store): MiddlewareHandler {
   // Verified tokens by value; Map keeps insertion order, so the oldest entry is evicted first.
   const verified = new Map<string, AccessClaims>();
   return async function authenticate(c, next) {
     const header = c.req.header("authorization");
     if (!header) throw unauthorized("an access token is required (Authorization: Bearer <token>)");
-    const token = header.length <= 8192 ? BEARER.exec(header)?.[1] : undefined;
+    const token = bearerToken(header);
     if (!token) throw unauthorized("the Authorization header must be 'Bearer <token>'");
 
     let claims = verified.get(token);
@@ -33,12 +68,19 @@ export function authenticate(verify: (token: string) => Promise<AccessClaims>, s
       if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value!);
       verified.set(token, claims);
     }
-    const revoked = await isRevoked(store, claims).catch(() => {
-      throw new ProblemError(503, "token revocation can't be checked right now; retry shortly");
-    });
+    // The rate limit read this token's marks when its verified claims name the keys it read; else
+    // (a route without a rate limit) they are read here.
+    const read = c.get("prefetch");
+    const values = read?.token === token && sameKeys(read.keys, keysOf(claims)) ? read.values : undefined;
+    const revoked = values
+      ? revokedBy(claims, values)
+      : await isRevoked(store, claims).catch(() => {
+          throw new ProblemError(503, "token revocation can't be checked right now; retry shortly");
+        });
     if (revoked) throw unauthorized("the access token has been revoked");
     c.set("auth", claims);
     c.set("rawToken", token);
+    if (values?.[2] != null) c.set("cachedUser", values[2]);
     await next();
   };
 }

@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { expectProblem, jsonInit, PASSWORD, startTestStack, unreachableStore, uniqueEmail, type TestStack } from "../../test/stack.ts";
+import {
+  bearer,
+  expectProblem,
+  forgeToken,
+  jsonInit,
+  PASSWORD,
+  startTestStack,
+  unreachableStore,
+  uniqueEmail,
+  type TestStack,
+} from "../../test/stack.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -73,6 +83,48 @@ describe("rateLimit", () => {
         const res = await gateway.fetch(path);
         expect([path, res.status, res.headers.get("x-ratelimit-limit")]).toEqual([path, 200, null]);
       }
+    }
+  });
+
+  test("many concurrent authenticated requests: exactly max answered, every other one 429", async () => {
+    const session = await stack.register();
+    const gateway = await stack.gateway(limits(100, 10));
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, async () => (await gateway.fetch("/users/me", { headers: bearer(session) })).status),
+    );
+    expect(statuses.filter((status) => status === 200)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(30);
+  });
+
+  test("missing, malformed and invalid tokens count too, and a limited client gets 429 before 401", async () => {
+    const session = await stack.register();
+    const gateway = await stack.gateway(limits(100, 4));
+    const forged = await forgeToken(session.user, { secret: "another-secret-that-is-long-enough-0123456789" });
+    const remaining = [];
+    for (const headers of [{}, { authorization: "Bearer not-a-jwt" }, { authorization: `Bearer ${forged}` }] as Record<string, string>[]) {
+      const res = await gateway.fetch("/users/me", { headers });
+      await expectProblem(res, 401);
+      remaining.push(res.headers.get("x-ratelimit-remaining"));
+    }
+    expect(remaining).toEqual(["3", "2", "1"]);
+    expect((await gateway.fetch("/users/me", { headers: bearer(session) })).status).toBe(200);
+    for (const headers of [bearer(session), { authorization: `Bearer ${forged}` }, {}] as Record<string, string>[]) {
+      const res = await gateway.fetch("/users/me", { headers });
+      expect((await expectProblem(res, 429)).detail).toContain("at most 4 per 30 s");
+    }
+  });
+
+  test("fails closed for an authenticated request too: 429 with Retry-After 60", async () => {
+    const session = await stack.register();
+    const store = unreachableStore();
+    try {
+      const gateway = await stack.gateway({ store });
+      const res = await gateway.fetch("/users/me", { headers: bearer(session) });
+      expect((await expectProblem(res, 429)).detail).toContain("rate limiting is unavailable");
+      expect(res.headers.get("retry-after")).toBe("60");
+      expect(res.headers.get("ratelimit")).toBe('"users";r=0;t=60');
+    } finally {
+      await store.close();
     }
   });
 

@@ -1,21 +1,28 @@
 // Fixed-window rate limits per client address and route group, counted in the store (Redis).
 // Headers: X-RateLimit-Limit / -Remaining (the reference's) and the IETF RateLimit-Policy /
 // RateLimit fields. When the store is down the gateway fails closed: deny, with Retry-After.
+// With a bearer token, the same round trip reads what authenticate needs (prefetchKeys), so an
+// authenticated request costs one round trip; a denied hit reads nothing.
 import type { MiddlewareHandler } from "hono";
 import type { Store } from "../../lib/redis/types.ts";
 import { ProblemError } from "../problem.ts";
+import { prefetchKeys } from "./authenticate.ts";
 
 export type RateLimitPolicy = { name: string; max: number; windowSeconds: number };
 
 // The reference's answer when the limiter itself is unavailable.
 const UNAVAILABLE_RETRY_AFTER = 60;
 
-/** rateLimit counts each request of the group against policy, keyed by c.var.clientIp. */
+const NO_KEYS: string[] = [];
+
+/** rateLimit counts each request of the group against policy, keyed by c.var.clientIp, and sets
+ * c.var.prefetch for a bearer token. */
 export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHandler {
   const policyHeader = `"${policy.name}";q=${policy.max};w=${policy.windowSeconds}`;
   return async function rateLimit(c, next) {
     const key = `${policy.name}:${c.get("clientIp")}`;
-    const result = await store.rateLimit.check(key, policy.max, policy.windowSeconds).catch(() => null);
+    const prefetch = prefetchKeys(c.req.header("authorization"));
+    const result = await store.rateLimit.checkAndGet(key, policy.max, policy.windowSeconds, prefetch?.keys ?? NO_KEYS).catch(() => null);
     if (!result) {
       throw new ProblemError(429, "rate limiting is unavailable, so the request was denied; retry later", {
         headers: {
@@ -41,6 +48,10 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
           headers: { ...headers, "Retry-After": String(Math.max(1, result.resetSeconds)) },
         },
       );
+    }
+    if (prefetch) {
+      prefetch.values = result.values;
+      c.set("prefetch", prefetch);
     }
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);

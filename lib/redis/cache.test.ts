@@ -2,12 +2,6 @@ import { expect, test } from "bun:test";
 import { createStore } from "./index.ts";
 import { describeStores } from "../../test/stores.ts";
 
-interface User {
-  id: string;
-  email: string;
-  roles: string[];
-}
-
 describeStores("cache", (store, prefix) => {
   test("get returns what set stored, as a copy, and null once deleted", async () => {
     const value = { n: 1, nested: { list: [1, "two", null] } };
@@ -42,15 +36,6 @@ describeStores("cache", (store, prefix) => {
     await store().cache.set("m3", 3);
     expect(await store().cache.getMany<number>(["m1", "m2", "m3"])).toEqual([1, null, 3]);
     expect(await store().cache.getMany([])).toEqual([]);
-  });
-
-  test("setUser, getUser and invalidateUser use the user: key", async () => {
-    const user: User = { id: "u-1", email: "a@example.com", roles: ["user"] };
-    await store().cache.setUser(user);
-    expect(await store().cache.getUser<User>("u-1")).toEqual(user);
-    expect(await store().cache.get<User>("user:u-1")).toEqual(user);
-    await store().cache.invalidateUser("u-1");
-    expect(await store().cache.getUser("u-1")).toBeNull();
   });
 
   test("sessions live under session: for their own TTL and can be deleted", async () => {

@@ -1,5 +1,5 @@
-// Typed JSON values with a TTL, the user helpers and session storage. Values are copied in and
-// out (JSON), so both backends behave alike; `null` and absence read the same.
+// Typed JSON values with a TTL, and session storage. Values are copied in and out (JSON), so both
+// backends behave alike; `null` and absence read the same.
 import { DEFAULTS, KEY_PREFIXES, type Backend, type Cache, type Sessions } from "./types.ts";
 
 /** ttlMs turns a TTL in seconds into milliseconds, refusing what Redis would reject. */
@@ -15,14 +15,14 @@ function encode(value: unknown): string {
   return json;
 }
 
-function decode<T>(json: string | null): T | null {
+/** decode reads a stored JSON value; null stays null. */
+export function decode<T>(json: string | null): T | null {
   return json === null ? null : (JSON.parse(json) as T);
 }
 
 /** createCache stores JSON values under the store's prefix (default TTL one hour). */
 export function createCache(backend: Backend, prefix: string): Cache {
-  const userKey = (id: string) => `${prefix}${KEY_PREFIXES.user}${id}`;
-  const cache: Cache = {
+  return {
     get: async (key) => decode(await backend.getValue(prefix + key)),
     async getMany<T>(keys: string[]) {
       if (keys.length === 0) return [];
@@ -33,15 +33,7 @@ export function createCache(backend: Backend, prefix: string): Cache {
       await backend.setValue(prefix + key, encode(value), ttlMs(ttlSeconds));
     },
     delete: (key) => backend.deleteValue(prefix + key),
-    async setUser(user, ttlSeconds = DEFAULTS.cacheTtlSeconds) {
-      await backend.setValue(userKey(user.id), encode(user), ttlMs(ttlSeconds));
-    },
-    getUser: async (id) => decode(await backend.getValue(userKey(id))),
-    async invalidateUser(id) {
-      await backend.deleteValue(userKey(id));
-    },
   };
-  return cache;
 }
 
 /** createSessions stores session data under `session:<id>`, each with its own lifetime. */

@@ -43,6 +43,7 @@ export function createMemoryBackend(): Backend {
   sweeper.unref();
 
   const ownedBy = (key: string, owner: string) => live(key)?.value === owner;
+  const limiter = new RateLimiterMemory({ points: Number.MAX_SAFE_INTEGER, duration: 60 });
 
   return {
     kind: "memory",
@@ -53,7 +54,15 @@ export function createMemoryBackend(): Backend {
     async close() {
       clearInterval(sweeper);
     },
-    limiter: new RateLimiterMemory({ points: Number.MAX_SAFE_INTEGER, duration: 60 }),
+    limiter,
+    async hitAndGet(id, windowSeconds, max, keys) {
+      // consume() counts synchronously inside its promise executor, so reading right after it, before
+      // awaiting, is one atomic step like the Redis script.
+      const hit = limiter.consume(id, 1, { customDuration: windowSeconds });
+      const read = keys.map((key) => live(key)?.value ?? null);
+      const { consumedPoints: count, msBeforeNext } = await hit;
+      return { count, msBeforeNext, values: count <= max ? read : keys.map(() => null) };
+    },
     getValue: async (key) => live(key)?.value ?? null,
     getValues: async (keys) => keys.map((key) => live(key)?.value ?? null),
     async setValue(key, value, ttlMs) {

@@ -47,9 +47,54 @@ describeStores("rate limit", (store, prefix) => {
     if (redis) expect(await redis.get(`${prefix}rate_limit:user:7`)).toBe("1");
   });
 
+  test("checkAndGet counts on the same counter as check and reads the keys, JSON-decoded, null when absent", async () => {
+    const { rateLimit, cache } = store();
+    await cache.set("read:a", { n: 1 });
+    await cache.set("read:c", 3);
+    expect(await rateLimit.check("ip:read", 3, 60)).toMatchObject({ count: 1 });
+    const hit = await rateLimit.checkAndGet("ip:read", 3, 60, ["read:a", "read:b", "read:c"]);
+    expect(hit).toMatchObject({ count: 2, allowed: true, remaining: 1, limit: 3, values: [{ n: 1 }, null, 3] });
+    expect(hit.resetSeconds).toBeGreaterThan(0);
+    expect(hit.resetSeconds).toBeLessThanOrEqual(60);
+    expect(await rateLimit.check("ip:read", 3, 60)).toMatchObject({ count: 3, allowed: true });
+    expect(await rateLimit.remaining("ip:read", 3)).toBe(0);
+  });
+
+  test("checkAndGet without keys is a plain hit; a denied hit reads nothing", async () => {
+    const { rateLimit, cache } = store();
+    await cache.set("read:d", "secret");
+    expect(await rateLimit.checkAndGet("ip:deny", 1, 60, [])).toMatchObject({ count: 1, allowed: true, values: [] });
+    const denied = await rateLimit.checkAndGet("ip:deny", 1, 60, ["read:d"]);
+    expect(denied).toMatchObject({ count: 2, allowed: false, remaining: 0, values: [null] });
+  });
+
+  test("checkAndGet starts a window of its own length and allows again once it has passed", async () => {
+    const { rateLimit } = store();
+    expect((await rateLimit.checkAndGet("ip:window", 1, 1, [])).allowed).toBe(true);
+    expect(await rateLimit.checkAndGet("ip:window", 1, 1, [])).toMatchObject({ allowed: false, resetSeconds: 1 });
+    await Bun.sleep(1100);
+    expect(await rateLimit.checkAndGet("ip:window", 1, 1, [])).toMatchObject({ allowed: true, count: 1 });
+    const redis = store().redis;
+    if (redis) expect(await redis.pttl(`${prefix}rate_limit:ip:window`)).toBeWithin(1, 1001);
+  });
+
+  test("checkAndGet under concurrency: exactly max allowed, every count distinct, every allowed hit reads", async () => {
+    await store().cache.set("read:burst", "v");
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        i % 2 ? store().rateLimit.checkAndGet("ip:burst-get", 10, 60, ["read:burst"]) : store().rateLimit.check("ip:burst-get", 10, 60),
+      ),
+    );
+    expect(results.filter((r) => r.allowed)).toHaveLength(10);
+    expect(new Set(results.map((r) => r.count)).size).toBe(50);
+    for (const r of results) if ("values" in r) expect(r.values).toEqual([r.allowed ? "v" : null]);
+  });
+
   test("check refuses a limit or window that is not a positive integer", async () => {
     await expect(store().rateLimit.check("x", 0, 60)).rejects.toThrow(RangeError);
     await expect(store().rateLimit.check("x", 5, 0.5)).rejects.toThrow(RangeError);
+    await expect(store().rateLimit.checkAndGet("x", 0, 60, [])).rejects.toThrow(RangeError);
+    await expect(store().rateLimit.checkAndGet("x", 5, 0, [])).rejects.toThrow(RangeError);
   });
 });
 

@@ -18,6 +18,7 @@ function everyOperation(store: Store, tag: string): Promise<unknown>[] {
     store.cache.getMany([`k-${tag}`, `j-${tag}`]),
     store.sessions.get(`s-${tag}`),
     store.rateLimit.check(`ip-${tag}`, 10, 60),
+    store.rateLimit.checkAndGet(`ip-${tag}`, 10, 60, [`k-${tag}`]),
     store.rateLimit.remaining(`ip-${tag}`, 10),
     // fails as unavailable at once, not as LockTimeoutError after its retries
     store.locks.acquire(`l-${tag}`).then((lock) => lock.release()),

@@ -1,5 +1,6 @@
-// The Redis backend: one ioredis connection tuned to fail fast, and the Lua scripts for locks and
-// permits (scripts.ts). Rate-limit windows come from rate-limiter-flexible's atomic script.
+// The Redis backend: one ioredis connection tuned to fail fast, and the Lua scripts for locks,
+// permits and a rate-limit hit that reads keys (scripts.ts). Rate-limit windows come from
+// rate-limiter-flexible's atomic script, which scripts.ts repeats for that hit.
 import { Redis, ReplyError } from "ioredis";
 import { RateLimiterRedis } from "rate-limiter-flexible";
 import { CacheUnavailableError } from "./errors.ts";
@@ -95,6 +96,12 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
 
   const script = (name: keyof typeof SCRIPTS, keys: string[], args: (string | number)[]) =>
     guard(() => runScript(client, SCRIPTS[name], keys, args));
+  const limiter = new RateLimiterRedis({
+    storeClient: client,
+    keyPrefix: `${options.prefix}${KEY_PREFIXES.rateLimit.slice(0, -1)}`,
+    points: Number.MAX_SAFE_INTEGER,
+    duration: 60,
+  });
 
   return {
     kind: "redis",
@@ -108,12 +115,15 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       if (client.status === "ready") await client.quit().catch(() => client.disconnect());
       else client.disconnect();
     },
-    limiter: new RateLimiterRedis({
-      storeClient: client,
-      keyPrefix: `${options.prefix}${KEY_PREFIXES.rateLimit.slice(0, -1)}`,
-      points: Number.MAX_SAFE_INTEGER,
-      duration: 60,
-    }),
+    limiter,
+    async hitAndGet(id, windowSeconds, max, keys) {
+      const [count, msBeforeNext, ...values] = (await script("rateLimitGet", [limiter.getKey(id), ...keys], [windowSeconds, max])) as [
+        number,
+        number,
+        ...(string | null)[],
+      ];
+      return { count, msBeforeNext, values: values.length === keys.length ? values : keys.map(() => null) };
+    },
     getValue: (key) => guard(() => client.get(key)),
     getValues: (keys) => guard(() => client.mget(keys)),
     async setValue(key, value, ttlMs) {

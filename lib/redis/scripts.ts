@@ -1,4 +1,5 @@
-// Lua for locks and semaphores, each script one atomic step on the Redis server.
+// Lua for locks, semaphores and a rate-limit hit that also reads keys, each script one atomic step
+// on the Redis server.
 //
 // Hand-written because redis-semaphore (checked at 5.8.0) can't meet two requirements:
 // - its Mutex is a bare SET NX PX: no fencing token, and taking one in a second round trip would
@@ -14,19 +15,38 @@ import { ReplyError, type Redis } from "ioredis";
 interface Script {
   lua: string;
   sha: string;
+  /** keys is the number of keys the script takes, or its minimum when more may follow. */
   keys: number;
+  moreKeys?: boolean;
 }
 
-function script(keys: number, lua: string): Script {
-  return { lua, keys, sha: createHash("sha1").update(lua).digest("hex") };
+function script(keys: number, lua: string, moreKeys = false): Script {
+  return { lua, keys, moreKeys, sha: createHash("sha1").update(lua).digest("hex") };
 }
 
 const NOW_MS = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-/** SCRIPTS are the atomic lock and permit operations (KEYS and ARGV documented on each). */
+/** SCRIPTS are the atomic lock, permit and rate-limit operations (KEYS and ARGV documented on each). */
 export const SCRIPTS = {
+  // KEYS: rate-limit counter, then any keys to read · ARGV: window seconds, max
+  // → {count, ms before the window resets, value of each key (nil when absent)}; the values only
+  // when count <= max. The first five lines are rate-limiter-flexible's own script (RateLimiterRedis,
+  // one point), so this and its consume() count on one counter with the same windows.
+  rateLimitGet: script(
+    1,
+    `redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+local count = redis.call('INCRBY', KEYS[1], 1)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = 1000 * ARGV[1]
+end
+if #KEYS == 1 or count > tonumber(ARGV[2]) then return {count, ttl} end
+return {count, ttl, unpack(redis.call('MGET', unpack(KEYS, 2)))}`,
+    true,
+  ),
   // KEYS: lock, fence counter · ARGV: owner, ttl ms → fencing token, or 0 when held.
   // The counter is never expired: a token must never repeat.
   lockAcquire: script(
@@ -80,16 +100,16 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`,
 /** runScript runs a script by its SHA, loading it on the first NOSCRIPT (one round trip after). */
 export async function runScript(
   client: Redis,
-  { lua, sha, keys }: Script,
+  { lua, sha, keys, moreKeys }: Script,
   keyNames: string[],
   args: (string | number)[],
 ): Promise<unknown> {
-  if (keyNames.length !== keys) throw new TypeError(`script expects ${keys} keys`);
+  if (moreKeys ? keyNames.length < keys : keyNames.length !== keys) throw new TypeError(`script expects ${keys} keys`);
   try {
-    return await client.evalsha(sha, keys, ...keyNames, ...args);
+    return await client.evalsha(sha, keyNames.length, ...keyNames, ...args);
   } catch (error) {
     const noScript = error instanceof ReplyError && (error as Error).message.startsWith("NOSCRIPT");
     if (!noScript) throw error;
-    return await client.eval(lua, keys, ...keyNames, ...args);
+    return await client.eval(lua, keyNames.length, ...keyNames, ...args);
   }
 }

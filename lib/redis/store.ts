@@ -32,7 +32,7 @@ export function createStore({ url, prefix = "", commandTimeoutMs, onError }: Sto
     close: backend.close,
     cache: createCache(backend, prefix),
     sessions: createSessions(backend, prefix),
-    rateLimit: createRateLimit(backend),
+    rateLimit: createRateLimit(backend, prefix),
     locks: createLocks(backend, prefix),
     semaphores: createSemaphores(backend, prefix),
   };

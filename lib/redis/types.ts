@@ -28,9 +28,6 @@ export interface Cache {
   set(key: string, value: unknown, ttlSeconds?: number): Promise<void>;
   /** delete answers whether the key existed. */
   delete(key: string): Promise<boolean>;
-  setUser(user: { id: string }, ttlSeconds?: number): Promise<void>;
-  getUser<T>(id: string): Promise<T | null>;
-  invalidateUser(id: string): Promise<void>;
 }
 
 /** Sessions hold auth sessions under `session:<id>`; a session always has an explicit lifetime. */
@@ -51,6 +48,10 @@ export interface RateLimitResult {
 
 export interface RateLimit {
   check(id: string, max: number, windowSeconds: number): Promise<RateLimitResult>;
+  /** checkAndGet counts a hit exactly like check and, in the same atomic step (one round trip),
+   * reads cache keys as cache.getMany does — only when the hit is allowed: a denied hit reads
+   * nothing (every value null). */
+  checkAndGet(id: string, max: number, windowSeconds: number, keys: string[]): Promise<RateLimitResult & { values: unknown[] }>;
   remaining(id: string, max: number): Promise<number>;
 }
 
@@ -118,6 +119,14 @@ export interface Backend {
   guard<T>(fn: () => Promise<T>): Promise<T>;
   /** limiter counts hits per key in fixed windows (points unbounded; the caller applies max). */
   readonly limiter: RateLimiterAbstract;
+  /** hitAndGet counts one hit on limiter's counter for id (the same counter and window rules) and,
+   * when the count is at most max, reads keys — one atomic step; values are null when denied. */
+  hitAndGet(
+    id: string,
+    windowSeconds: number,
+    max: number,
+    keys: string[],
+  ): Promise<{ count: number; msBeforeNext: number; values: (string | null)[] }>;
   getValue(key: string): Promise<string | null>;
   getValues(keys: string[]): Promise<(string | null)[]>;
   setValue(key: string, value: string, ttlMs: number): Promise<void>;

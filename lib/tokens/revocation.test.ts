@@ -1,6 +1,6 @@
 import { afterEach, expect, setSystemTime, test } from "bun:test";
 import { describeStores } from "../../test/stores.ts";
-import { isRevoked, isUserRevoked, revokeToken, revokeUser } from "./revocation.ts";
+import { isRevoked, isUserRevoked, revocationKeys, revokedBy, revokeToken, revokeUser } from "./revocation.ts";
 import { createAccessTokens } from "./tokens.ts";
 
 const tokens = createAccessTokens({ secret: "test-jwt-secret-0123456789abcdefghijklmnop", expirationHours: 1 });
@@ -42,6 +42,25 @@ describeStores("revocation", (store) => {
     await revokeToken(store(), revoked.jti, revoked.exp);
     expect(await isRevoked(store(), revoked)).toBe(true);
     expect(await isRevoked(store(), other)).toBe(false);
+  });
+
+  test("revokedBy decides from the marks read elsewhere (with a rate-limit hit) exactly as isRevoked does", async () => {
+    const user = newUser();
+    at(100);
+    const [early, revoked] = await Promise.all([issueAndVerify(user), issueAndVerify(user)]);
+    await revokeToken(store(), revoked.jti, revoked.exp);
+    at(200);
+    await revokeUser(store(), user.id, 3600);
+    at(201);
+    const later = await issueAndVerify(user);
+    for (const claims of [early, revoked, later]) {
+      const { values } = await store().rateLimit.checkAndGet(`revocation:${user.id}`, 100, 60, revocationKeys(claims));
+      expect(revokedBy(claims, values)).toBe(await isRevoked(store(), claims));
+    }
+    expect([early, revoked, later].map((claims) => revokedBy(claims, [null, null]))).toEqual([false, false, false]);
+    expect(revokedBy(later, [null, SECOND + 201])).toBe(true);
+    expect(revokedBy(later, [null, SECOND + 200])).toBe(false);
+    expect(revokedBy(later, [1, null])).toBe(true);
   });
 
   test("isUserRevoked orders credentials by the millisecond: before or at revokeUser refused, after it accepted", async () => {

@@ -1,7 +1,7 @@
 // Revocation state shared by the user service (which revokes a user's tokens when it deletes the
 // user), the auth service (logout) and the gateway (which checks it on every request). Both checks
 // read in one round trip: a revoked access token's jti, and the time before which a user's tokens
-// are void.
+// are void. The gateway reads the same two marks in its rate limit's round trip (revocationKeys, revokedBy).
 import type { Store } from "../redis/types.ts";
 
 const jtiKey = (jti: string) => `revoked:jti:${jti}`;
@@ -27,8 +27,18 @@ export function revokeUser(store: Store, userId: string, maxTokenLifetimeSeconds
  * the new token; one issued in the very millisecond of the revocation counts as revoked.
  */
 export async function isRevoked(store: Store, token: { jti: string; sub: string; iatMs: number }): Promise<boolean> {
-  const [jtiRevoked, userRevokedAt] = await store.cache.getMany<number>([jtiKey(token.jti), userKey(token.sub)]);
-  return jtiRevoked != null || (userRevokedAt != null && token.iatMs <= userRevokedAt);
+  return revokedBy(token, await store.cache.getMany(revocationKeys(token)));
+}
+
+/** revocationKeys names the cache keys isRevoked reads, for a caller that reads them in a round trip
+ * of its own (the gateway: with its rate limit); revokedBy then decides from their values. */
+export function revocationKeys(token: { jti: string; sub: string }): [string, string] {
+  return [jtiKey(token.jti), userKey(token.sub)];
+}
+
+/** revokedBy decides isRevoked from the values of revocationKeys, read in that order. */
+export function revokedBy(token: { iatMs: number }, [jtiRevoked, userRevokedAt]: unknown[]): boolean {
+  return jtiRevoked != null || (userRevokedAt != null && token.iatMs <= (userRevokedAt as number));
 }
 
 /** isUserRevoked tells whether a credential of this user issued at issuedAtMs predates revokeUser

@@ -6,6 +6,7 @@ import { isUniqueViolation } from "../../lib/db/errors.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { revokeUser } from "../../lib/tokens/revocation.ts";
+import * as userCache from "./user.cache.ts";
 import * as store from "./user.store.ts";
 
 export type UserDeps = {
@@ -149,8 +150,7 @@ function decodePageToken(token: string, state: store.UserState): string {
 // invalidation is logged (entries expire after their TTL anyway).
 async function cacheRead(deps: UserDeps, id: string): Promise<PublicUser | null> {
   try {
-    const cached = await deps.cache.cache.getUser<CachedUser>(id);
-    return cached && reviveUser(cached);
+    return await userCache.read(deps.cache, id);
   } catch (error) {
     deps.log.warn("user cache read failed", { error });
     return null;
@@ -158,11 +158,11 @@ async function cacheRead(deps: UserDeps, id: string): Promise<PublicUser | null>
 }
 
 async function cacheWrite(deps: UserDeps, user: PublicUser): Promise<void> {
-  await deps.cache.cache.setUser(user).catch((error: unknown) => deps.log.warn("user cache write failed", { error }));
+  await userCache.write(deps.cache, user).catch((error: unknown) => deps.log.warn("user cache write failed", { error }));
 }
 
 async function cacheInvalidate(deps: UserDeps, id: string): Promise<void> {
-  await deps.cache.cache.invalidateUser(id).catch((error: unknown) => deps.log.warn("user cache invalidation failed", { error }));
+  await userCache.invalidate(deps.cache, id).catch((error: unknown) => deps.log.warn("user cache invalidation failed", { error }));
 }
 
 // The row is already deleted: failing the call now would only make the client retry into NotFound.
@@ -171,19 +171,4 @@ async function revokeTokens(deps: UserDeps, id: string): Promise<void> {
   await revokeUser(deps.cache, id, deps.tokenLifetimeSeconds).catch((error: unknown) =>
     deps.log.error("could not revoke a deleted user's tokens", { userId: id, error }),
   );
-}
-
-type CachedUser = Omit<PublicUser, "createdAt" | "updatedAt" | "deletedAt"> & {
-  createdAt: string;
-  updatedAt: string;
-  deletedAt: string | null;
-};
-
-function reviveUser(user: CachedUser): PublicUser {
-  return {
-    ...user,
-    createdAt: new Date(user.createdAt),
-    updatedAt: new Date(user.updatedAt),
-    deletedAt: user.deletedAt ? new Date(user.deletedAt) : null,
-  };
 }

@@ -8,6 +8,7 @@ import { rateLimit } from "../../middleware/rate-limit.ts";
 import { ProblemError } from "../../problem.ts";
 import { createRouter } from "../../validation.ts";
 import { userJson } from "../wire.ts";
+import { activeCachedUser } from "./cached-user.ts";
 import * as routes from "./routes.ts";
 
 const STATES = { active: UserState.ACTIVE, deleted: UserState.DELETED, all: UserState.ALL } as const;
@@ -24,7 +25,12 @@ export function usersApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
     if (auth.role !== "admin" && auth.sub !== id) throw new ProblemError(404, `no user with id ${id}`);
   };
 
-  app.openapi(routes.me, async (c) => c.json(userJson(await deps.users.getUser({ id: c.get("auth").sub })), 200));
+  app.openapi(routes.me, async (c) => {
+    const id = c.get("auth").sub;
+    // The user cache was read with the rate limit, in the same round trip as the revocation check.
+    const user = activeCachedUser(c.get("cachedUser"), id) ?? (await deps.users.getUser({ id }));
+    return c.json(userJson(user), 200);
+  });
 
   app.openapi(routes.list, async (c) => {
     const query = c.req.valid("query");
