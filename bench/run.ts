@@ -90,7 +90,13 @@ async function measureLoad(
 
 /** loop runs one of bench/'s load loops on the given core and reads its result line. */
 function loop(args: string[], core: string[]): { pid: () => number[]; done: Promise<LoadResult> } {
-  const proc = Bun.spawn([...core, process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "pipe", stderr: "inherit" });
+  // The gRPC load calls the user service as the gateway does, with the gateway's secret.
+  const proc = Bun.spawn([...core, process.execPath, ...args], {
+    cwd: join(import.meta.dir, ".."),
+    env: { ...process.env, GATEWAY_TOKEN: env.GATEWAY_TOKEN },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   return { pid: () => [proc.pid], done: new Response(proc.stdout).text().then(parseResult) };
 }
 
