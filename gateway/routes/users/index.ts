@@ -54,7 +54,8 @@ export function usersApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
     ownOrAdmin(auth, id);
     const body = c.req.valid("json");
     if (body.role !== undefined && auth.role !== "admin") throw new ProblemError(403, "only an admin may change a role");
-    const passwordHash = body.password === undefined ? undefined : await deps.hashPassword(body.password);
+    // Hashing is the auth service's (Argon2id on its own threads); the user service stores the result.
+    const passwordHash = body.password === undefined ? undefined : (await deps.auth.hashPassword({ password: body.password })).passwordHash;
     const user = await deps.users.updateUser({ id, name: body.name, email: body.email, role: body.role, passwordHash });
     return c.json(userJson(user), 200);
   });
