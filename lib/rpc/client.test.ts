@@ -1,9 +1,9 @@
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { createRpcTransport } from "./client.ts";
+import { createRpcTransport, type RpcTransportOptions } from "./client.ts";
 import { TEST_USER } from "../../test/fixture-user-service.ts";
 
 const servers: net.Server[] = [];
@@ -22,60 +22,65 @@ async function rawPeer(onSocket: (socket: net.Socket) => void): Promise<string> 
   return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 }
 
-const callGetUser = async (url: string, timeoutMs = 300) => {
-  const started = Date.now();
-  const client = createClient(UserService, createRpcTransport(url, { timeoutMs }));
-  const err = await client.getUser({ id: TEST_USER.id }).then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
-  return { code: err?.code, ms: Date.now() - started };
-};
+// Both protocols the services speak: the Connect hop (default) and gRPC (h2c).
+const PROTOCOLS: NonNullable<RpcTransportOptions["protocol"]>[] = ["connect", "grpc"];
 
-test("a peer that accepts but never answers gives DeadlineExceeded at the default deadline", async () => {
-  const url = await rawPeer(() => {});
-  const { code, ms } = await callGetUser(url);
-  expect(code).toBe(Code.DeadlineExceeded);
-  expect(ms).toBeGreaterThanOrEqual(250);
-  expect(ms).toBeLessThan(2000);
-});
+describe.each(PROTOCOLS)("%s", (protocol) => {
+  const callGetUser = async (url: string, timeoutMs = 300) => {
+    const started = Date.now();
+    const client = createClient(UserService, createRpcTransport(url, { timeoutMs, protocol }));
+    const err = await client.getUser({ id: TEST_USER.id }).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    return { code: err?.code, ms: Date.now() - started };
+  };
 
-test("a port nobody listens on gives Unavailable at once", async () => {
-  const url = await rawPeer(() => {});
-  for (const s of servers.splice(0)) s.close();
-  const { code, ms } = await callGetUser(url, 5000);
-  expect(code).toBe(Code.Unavailable);
-  expect(ms).toBeLessThan(1000);
-});
+  test("a peer that accepts but never answers gives DeadlineExceeded at the default deadline", async () => {
+    const url = await rawPeer(() => {});
+    const { code, ms } = await callGetUser(url);
+    expect(code).toBe(Code.DeadlineExceeded);
+    expect(ms).toBeGreaterThanOrEqual(250);
+    expect(ms).toBeLessThan(2000);
+  });
 
-test("a peer that drops the connection gives Unavailable at once, not Canceled", async () => {
-  const url = await rawPeer((socket) => socket.once("data", () => socket.destroy()));
-  const { code, ms } = await callGetUser(url, 5000);
-  expect(code).toBe(Code.Unavailable);
-  expect(ms).toBeLessThan(1000);
-});
+  test("a port nobody listens on gives Unavailable at once", async () => {
+    const url = await rawPeer(() => {});
+    for (const s of servers.splice(0)) s.close();
+    const { code, ms } = await callGetUser(url, 5000);
+    expect(code).toBe(Code.Unavailable);
+    expect(ms).toBeLessThan(1000);
+  });
 
-test("a peer killed mid-call gives Unavailable at once", async () => {
-  const script = `const { startTestServer } = await import(${JSON.stringify(join(import.meta.dir, "../../test/fixture-user-service.ts"))});
-    console.log((await startTestServer()).url);`;
-  const peer = Bun.spawn(["bun", "-e", script], { stdout: "pipe" });
-  try {
-    const url = (await peer.stdout.getReader().read()).value;
-    const client = createClient(UserService, createRpcTransport(new TextDecoder().decode(url).trim()));
-    const before = Date.now();
-    const slow = client.listUsers({ pageSize: 3000 }).catch((e: unknown) => ConnectError.from(e));
-    await Bun.sleep(200);
-    peer.kill("SIGKILL");
-    expect(await slow).toMatchObject({ code: Code.Unavailable });
-    expect(Date.now() - before).toBeLessThan(1500);
-  } finally {
-    peer.kill("SIGKILL");
-  }
-});
+  test("a peer that drops the connection gives Unavailable at once, not Canceled", async () => {
+    const url = await rawPeer((socket) => socket.once("data", () => socket.destroy()));
+    const { code, ms } = await callGetUser(url, 5000);
+    expect(code).toBe(Code.Unavailable);
+    expect(ms).toBeLessThan(1000);
+  });
 
-test("a call the caller cancels stays Canceled", async () => {
-  const url = await rawPeer(() => {});
-  const client = createClient(UserService, createRpcTransport(url));
-  const err = await client.getUser({ id: TEST_USER.id }, { signal: AbortSignal.timeout(50) }).catch((e: unknown) => ConnectError.from(e));
-  expect(err).toMatchObject({ code: Code.Canceled });
+  test("a peer killed mid-call gives Unavailable at once", async () => {
+    const script = `const { startTestServer } = await import(${JSON.stringify(join(import.meta.dir, "../../test/fixture-user-service.ts"))});
+      console.log((await startTestServer()).url);`;
+    const peer = Bun.spawn(["bun", "-e", script], { stdout: "pipe" });
+    try {
+      const url = (await peer.stdout.getReader().read()).value;
+      const client = createClient(UserService, createRpcTransport(new TextDecoder().decode(url).trim(), { protocol }));
+      const before = Date.now();
+      const slow = client.listUsers({ pageSize: 3000 }).catch((e: unknown) => ConnectError.from(e));
+      await Bun.sleep(200);
+      peer.kill("SIGKILL");
+      expect(await slow).toMatchObject({ code: Code.Unavailable });
+      expect(Date.now() - before).toBeLessThan(1500);
+    } finally {
+      peer.kill("SIGKILL");
+    }
+  });
+
+  test("a call the caller cancels stays Canceled", async () => {
+    const url = await rawPeer(() => {});
+    const client = createClient(UserService, createRpcTransport(url, { protocol }));
+    const err = await client.getUser({ id: TEST_USER.id }, { signal: AbortSignal.timeout(50) }).catch((e: unknown) => ConnectError.from(e));
+    expect(err).toMatchObject({ code: Code.Canceled });
+  });
 });

@@ -1,24 +1,34 @@
-// Service-to-service RPC clients: the gRPC (h2c) transport every caller uses, with its deadline and lost-peer rules.
+// Service-to-service RPC clients: the Connect protocol over HTTP/1.1 (the cheap internal hop) or
+// gRPC over h2c, with the same deadline and lost-peer rules.
 import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectClientTransport } from "./connect-client.ts";
 
 export type RpcTransportOptions = {
   /** timeoutMs is the deadline of every call that sets none; default 5 s. */
   timeoutMs?: number;
   /** interceptors run on every call after the transport's own, e.g. sendCredential. */
   interceptors?: Interceptor[];
+  /**
+   * protocol: "connect" (default) is unary binary Connect calls on Bun's fetch, which a service
+   * answers cheapest on its internal port and also on its service port; "grpc" is connect-node's
+   * gRPC transport over h2c, for the service port only.
+   */
+  protocol?: "connect" | "grpc";
 };
 
 /**
- * createRpcTransport creates a gRPC transport over h2c for service-to-service calls. The
- * default deadline turns a peer that accepts but never answers into DeadlineExceeded; a peer
- * that is down, or drops the connection mid-call, fails at once with Unavailable.
+ * createRpcTransport creates the transport for service-to-service calls. The default deadline
+ * turns a peer that accepts but never answers into DeadlineExceeded; a peer that is down, or
+ * drops the connection mid-call, fails at once with Unavailable.
  */
 export function createRpcTransport(baseUrl: string, options: RpcTransportOptions = {}): Transport {
+  const interceptors = [lostPeerIsUnavailable, ...(options.interceptors ?? [])];
+  if (options.protocol !== "grpc") return createConnectClientTransport(baseUrl, { timeoutMs: options.timeoutMs ?? 5000, interceptors });
   return createGrpcTransport({
     baseUrl,
     defaultTimeoutMs: options.timeoutMs ?? 5000,
-    interceptors: [lostPeerIsUnavailable, ...(options.interceptors ?? [])],
+    interceptors,
     // Pings find a silently dead peer (e.g. a vanished pod) instead of waiting on TCP.
     pingIntervalMs: 30_000,
     pingTimeoutMs: 5000,

@@ -12,14 +12,25 @@ const GRPC_UNITS_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000
  * a deadline (health Watch, reflection) stay open: they are meant to be long-lived.
  */
 export function capDeadline(headers: IncomingHttpHeaders, unary: boolean, maxTimeoutMs: number): void {
-  const grpc = (headers["content-type"] ?? "").startsWith("application/grpc");
+  const cap = deadlineCap(headers, unary, maxTimeoutMs);
+  if (cap) headers[cap.name] = cap.value;
+}
+
+/** deadlineCap is the timeout header capDeadline would write (for node's headers or fetch's), or undefined. */
+export function deadlineCap(
+  headers: IncomingHttpHeaders | Headers,
+  unary: boolean,
+  maxTimeoutMs: number,
+): { name: string; value: string } | undefined {
+  const read = (key: string) => (headers instanceof Headers ? (headers.get(key) ?? undefined) : headers[key]);
+  const grpc = String(read("content-type") ?? "").startsWith("application/grpc");
   const name = grpc ? "grpc-timeout" : "connect-timeout-ms";
-  const value = headers[name];
+  const value = read(name);
   const requested = typeof value === "string" ? parseTimeoutMs(value, grpc) : undefined;
-  if (value !== undefined && requested === undefined) return; // malformed: connect answers it
-  if (requested === undefined ? !unary : requested <= maxTimeoutMs) return;
+  if (value !== undefined && requested === undefined) return undefined; // malformed: connect answers it
+  if (requested === undefined ? !unary : requested <= maxTimeoutMs) return undefined;
   // grpc-timeout allows at most 8 digits.
-  headers[name] = grpc ? `${Math.min(maxTimeoutMs, 99_999_999)}m` : String(maxTimeoutMs);
+  return { name, value: grpc ? `${Math.min(maxTimeoutMs, 99_999_999)}m` : String(maxTimeoutMs) };
 }
 
 function parseTimeoutMs(value: string, grpc: boolean): number | undefined {

@@ -73,7 +73,7 @@ test("List returns every service with its status", async () => {
   const server = await startTestServer();
   try {
     server.health.set("user.v1.UserService", ServingStatus.NOT_SERVING);
-    const health = createClient(Health, createRpcTransport(server.url));
+    const health = createClient(Health, createRpcTransport(server.url, { protocol: "grpc" }));
     const { statuses } = await health.list({});
     expect(Object.fromEntries(Object.entries(statuses).map(([k, v]) => [k, v.status]))).toEqual({
       "": ServingStatus.SERVING,

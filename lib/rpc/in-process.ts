@@ -7,26 +7,23 @@
 // through its HTTP handler stack: a cached GetUser cost 60 µs of CPU that way and 16 µs this way
 // (BENCHMARKS.md). Streaming calls (health Watch) still take the router path.
 import {
-  Code,
   ConnectError,
   createContextValues,
-  createMethodImplSpec,
   createRouterTransport,
-  createServiceImplSpec,
   type ConnectRouter,
   type ContextValues,
   type HandlerContext,
   type Interceptor,
-  type MethodImplSpec,
   type Transport,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { create, type DescMessage, type DescMethod, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "../log.ts";
 import { type Caller, callerKey } from "./callers.ts";
 import { errorInterceptor } from "./errors.ts";
 import type { HealthStatus } from "./health.ts";
+import { callSignal, chain, NEVER, serveUnary, unarySpecs, whenAborted, type UnarySpec } from "./unary-call.ts";
 
 export type InProcessOptions = {
   /** caller names who calls (callers.ts): the service's authorizeCallers interceptor checks it like a credential. */
@@ -39,8 +36,6 @@ export type InProcessOptions = {
   health?: HealthStatus;
   log?: Logger;
 };
-
-type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
 
 export function inProcessTransport(routes: (router: ConnectRouter) => void, options: InProcessOptions = {}): Transport {
   const register = (router: ConnectRouter) => {
@@ -55,22 +50,7 @@ export function inProcessTransport(routes: (router: ConnectRouter) => void, opti
   });
 
   // The same routes, recorded as implementations by method instead of mounted as HTTP handlers.
-  const unary = new Map<DescMethod, UnarySpec>();
-  const record = (spec: MethodImplSpec) => {
-    if (spec.kind === "unary") unary.set(spec.method, spec);
-  };
-  const recorder: ConnectRouter = {
-    handlers: [],
-    service(service, implementation) {
-      for (const spec of Object.values(createServiceImplSpec(service, implementation).methods)) record(spec);
-      return recorder;
-    },
-    rpc(method, implementation) {
-      record(createMethodImplSpec(method, implementation));
-      return recorder;
-    },
-  };
-  register(recorder);
+  const unary = unarySpecs(register);
 
   return {
     unary(method, signal, timeoutMs, header, input, contextValues) {
@@ -98,9 +78,6 @@ type Call = {
   input: unknown;
   contextValues: ContextValues | undefined;
 };
-
-// A signal that never aborts, shared by every call that has neither a caller's signal nor a deadline.
-const NEVER = new AbortController().signal;
 
 /**
  * callUnary runs client interceptors → server interceptors → implementation on the same objects.
@@ -135,23 +112,7 @@ function callUnary(
       responseTrailer: new Headers(),
       values: request.contextValues,
     };
-    const server = chain(async (inner) => {
-      const output = await spec.impl((inner as UnaryRequest).message, {
-        ...context,
-        requestHeader: inner.header,
-        signal: inner.signal,
-        values: inner.contextValues,
-      });
-      return {
-        stream: false,
-        service,
-        method,
-        header: context.responseHeader,
-        trailer: context.responseTrailer,
-        message: create(method.output, output),
-      } as UnaryResponse;
-    }, serverInterceptors);
-    return server(request);
+    return serveUnary(spec, context, request.message, serverInterceptors);
   }, clientInterceptors);
 
   const request: UnaryRequest = {
@@ -176,34 +137,4 @@ function callUnary(
     .catch((error: unknown) => {
       throw ConnectError.from(error);
     }) as Promise<UnaryResponse<DescMessage, DescMessage>>;
-}
-
-type Next = Parameters<Interceptor>[0];
-
-/** chain wraps next in the interceptors, the first outermost (connect's own applyInterceptors isn't exported). */
-const chain = (next: Next, interceptors: Interceptor[]): Next => interceptors.reduceRight((inner, interceptor) => interceptor(inner), next);
-
-/** callSignal is the caller's signal, the deadline's, both, or NEVER; cancel stops the timer. */
-function callSignal(caller: AbortSignal | undefined, timeoutMs: number | undefined) {
-  if (timeoutMs === undefined) return { signal: caller ?? NEVER, cancel: () => {}, deadlineMs: undefined };
-  const controller = new AbortController();
-  const expire = () => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
-  if (timeoutMs <= 0) expire();
-  const timer = timeoutMs <= 0 ? undefined : setTimeout(expire, timeoutMs);
-  const signal = caller ? AbortSignal.any([caller, controller.signal]) : controller.signal;
-  return { signal, cancel: () => clearTimeout(timer), deadlineMs: Date.now() + timeoutMs };
-}
-
-/** whenAborted rejects with the signal's reason once it aborts; stop removes the listener (a
- * caller's signal may outlive many calls). */
-function whenAborted(signal: AbortSignal): { promise: Promise<never>; stop: () => void } {
-  let stop = () => {};
-  const promise = new Promise<never>((_, reject) => {
-    const fail = () =>
-      reject(signal.reason instanceof ConnectError ? signal.reason : new ConnectError("the call was canceled", Code.Canceled));
-    if (signal.aborted) return fail();
-    signal.addEventListener("abort", fail, { once: true });
-    stop = () => signal.removeEventListener("abort", fail);
-  });
-  return { promise, stop };
 }

@@ -39,7 +39,7 @@ describe("one port, every protocol", () => {
   });
 
   test("serves gRPC over h2c to the connect-node client", async () => {
-    const client = createClient(UserService, createRpcTransport(server.url));
+    const client = createClient(UserService, createRpcTransport(server.url, { protocol: "grpc" }));
     expect((await client.getUser({ id: TEST_USER.id })).email).toBe(TEST_USER.email);
     const err = await client.getUser({ id: "nobody" }).catch((e: unknown) => ConnectError.from(e));
     expect(err).toMatchObject({ code: Code.NotFound });
@@ -70,7 +70,7 @@ describe("one port, every protocol", () => {
 
   test("carries messages larger than the HTTP/2 flow-control window both ways", async () => {
     const email = "x".repeat(600_000); // > 64 KiB window, < 1 MiB readMaxBytes
-    const h2c = createClient(UserService, createRpcTransport(server.url));
+    const h2c = createClient(UserService, createRpcTransport(server.url, { protocol: "grpc" }));
     const h1 = createClient(UserService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
     expect((await h2c.getUserByEmail({ email })).email).toHaveLength(email.length);
     expect((await h1.getUserByEmail({ email })).email).toHaveLength(email.length);
@@ -85,7 +85,7 @@ describe("one port, every protocol", () => {
   });
 
   test("serves many concurrent calls on one h2c connection and over HTTP/1.1", async () => {
-    const h2c = createClient(UserService, createRpcTransport(server.url));
+    const h2c = createClient(UserService, createRpcTransport(server.url, { protocol: "grpc" }));
     const h1 = createClient(UserService, createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }));
     const calls = [...Array(200)].map((_, i) => (i % 4 ? h2c : h1).getUser({ id: TEST_USER.id }));
     expect((await Promise.all(calls)).every((u) => u.id === TEST_USER.id)).toBe(true);
@@ -100,7 +100,7 @@ describe("one port, every protocol", () => {
       await Bun.sleep(20);
       socket.destroy();
     }
-    const client = createClient(UserService, createRpcTransport(server.url));
+    const client = createClient(UserService, createRpcTransport(server.url, { protocol: "grpc" }));
     expect((await client.getUser({ id: TEST_USER.id })).id).toBe(TEST_USER.id);
   });
 });
@@ -109,7 +109,7 @@ describe("limits", () => {
   test("a request over readMaxBytes fails with ResourceExhausted", async () => {
     const server = await startTestServer({ readMaxBytes: 1024 });
     try {
-      const client = createClient(UserService, createRpcTransport(server.url));
+      const client = createClient(UserService, createRpcTransport(server.url, { protocol: "grpc" }));
       const err = await client.getUser({ id: "x".repeat(2000) }).catch((e: unknown) => ConnectError.from(e));
       expect(err).toMatchObject({ code: Code.ResourceExhausted });
       expect((await client.getUser({ id: TEST_USER.id })).id).toBe(TEST_USER.id);
@@ -150,7 +150,7 @@ describe("limits", () => {
 describe("close", () => {
   test("lets a slow in-flight call finish and reports NOT_SERVING", async () => {
     const server = await startTestServer();
-    const client = createClient(UserService, createRpcTransport(server.url));
+    const client = createClient(UserService, createRpcTransport(server.url, { protocol: "grpc" }));
     const before = slowCalls.started;
     const slow = client.listUsers({ pageSize: 400 });
     while (slowCalls.started === before) await Bun.sleep(5);
@@ -167,7 +167,7 @@ describe("close", () => {
 
   test("does not wait for calls their clients cancelled", async () => {
     const server = await startTestServer();
-    const client = createClient(UserService, createRpcTransport(server.url));
+    const client = createClient(UserService, createRpcTransport(server.url, { protocol: "grpc" }));
     const before = slowCalls.started;
     const cancelled = client.listUsers({ pageSize: 3000 }, { signal: AbortSignal.timeout(100) }).catch(() => "cancelled");
     while (slowCalls.started === before) await Bun.sleep(5);
@@ -179,7 +179,7 @@ describe("close", () => {
 
   test("closes idle HTTP/1.1 keep-alive and h2c connections at once", async () => {
     const server = await startTestServer();
-    await createClient(UserService, createRpcTransport(server.url)).getUser({ id: TEST_USER.id });
+    await createClient(UserService, createRpcTransport(server.url, { protocol: "grpc" })).getUser({ id: TEST_USER.id });
     await fetch(`${server.url}/user.v1.UserService/GetUser`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -192,7 +192,7 @@ describe("close", () => {
 
   test("cancels calls still running at shutdownTimeoutMs", async () => {
     const server = await startTestServer({ shutdownTimeoutMs: 100 });
-    const client = createClient(UserService, createRpcTransport(server.url));
+    const client = createClient(UserService, createRpcTransport(server.url, { protocol: "grpc" }));
     const before = slowCalls.started;
     const slow = client.listUsers({ pageSize: 5000 }).catch((e: unknown) => ConnectError.from(e));
     while (slowCalls.started === before) await Bun.sleep(5);

@@ -8,6 +8,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ServerReflectionAlpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
+import { startConnectListener, type ConnectListener } from "./connect-listener.ts";
 import { answerAtDeadline, capDeadline } from "./deadline.ts";
 import { createHealth, ServingStatus, type HealthStatus } from "./health.ts";
 import { reflectionRoutes } from "./reflection.ts";
@@ -17,6 +18,11 @@ export type RpcServerOptions = {
   host: string;
   /** port 0 picks a free port; read the actual one from the result. */
   port: number;
+  /**
+   * internalPort, when set, also serves Connect and gRPC-Web (no native gRPC) on a Bun.serve port
+   * of the same host: the cheap hop for the gateway and the auth service (connect-listener.ts).
+   */
+  internalPort?: number;
   routes: (router: ConnectRouter) => void;
   /** services are listed by reflection and start SERVING in health. */
   services: DescService[];
@@ -34,6 +40,8 @@ export type RpcServerOptions = {
 export type RpcServer = {
   port: number;
   url: string;
+  /** internalUrl is the internal listener's, when there is one. */
+  internalUrl?: string;
   health: HealthStatus;
   close(): Promise<void>;
 };
@@ -59,17 +67,14 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
 
   const health = createHealth(services.map((s) => s.typeName));
   const shutdown = new AbortController();
-  const handler = connectNodeAdapter({
-    routes(router) {
-      routes(router);
-      health.routes(router);
-      reflectionRoutes([...services, Health])(router);
-    },
-    readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
-    maxTimeoutMs,
-    shutdownSignal: shutdown.signal,
-    interceptors: [answerAtDeadline, ...(options.interceptors ?? [])],
-  });
+  const allRoutes = (router: ConnectRouter) => {
+    routes(router);
+    health.routes(router);
+    reflectionRoutes([...services, Health])(router);
+  };
+  const readMaxBytes = options.readMaxBytes ?? 1024 * 1024;
+  const interceptors = [answerAtDeadline, ...(options.interceptors ?? [])];
+  const handler = connectNodeAdapter({ routes: allRoutes, readMaxBytes, maxTimeoutMs, shutdownSignal: shutdown.signal, interceptors });
 
   // Streams without a deadline stay open (see capDeadline), so tell them apart by path.
   const streaming = new Set(
@@ -158,6 +163,26 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   });
   listener.on("error", logError("listener"));
   const port = (listener.address() as net.AddressInfo).port;
+  let internal: ConnectListener | undefined;
+  try {
+    internal =
+      options.internalPort === undefined
+        ? undefined
+        : startConnectListener({
+            host,
+            port: options.internalPort,
+            routes: allRoutes,
+            interceptors,
+            readMaxBytes,
+            maxTimeoutMs,
+            shutdownSignal: shutdown.signal,
+            streaming,
+            onCall: (delta) => track(undefined, delta),
+          });
+  } catch (error) {
+    await new Promise((resolve) => listener.close(resolve));
+    throw error;
+  }
 
   const drain = (ms: number) =>
     inFlight === 0 && sessions.size === 0
@@ -174,6 +199,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       health.setAll(ServingStatus.NOT_SERVING);
       health.close(); // ends Watch streams, which would otherwise hold the drain open
       const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+      const internalStopped = internal?.stop(false); // no new connections; idle ones close
       for (const session of sessions) session.close(); // GOAWAY; running streams may finish
       // Idle keep-alive and still-silent sockets go now; h2 sockets close with their session.
       for (const socket of sockets) if (!busySockets.has(socket) && !h2Sockets.has(socket)) socket.destroy();
@@ -187,10 +213,11 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       }
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
-      await stopped;
+      await internal?.stop(true);
+      await Promise.all([stopped, internalStopped]);
     })();
     return closed;
   };
 
-  return { port, url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, health, close };
+  return { port, url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, internalUrl: internal?.url, health, close };
 }
