@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // combined: the development binary — gateway, auth and user services in one process.
 import { migrateCommand } from "../lib/db/migrate-cli.ts";
-import { runCli, UsageError } from "../lib/cli.ts";
+import { runCommands } from "../lib/cli.ts";
 import { usersCommand } from "./users.ts";
 
 const USAGE = `Usage: bun run combined <command>
@@ -17,23 +17,8 @@ Commands:
 
 Run "bun run combined <command> --help" for a command's options.`;
 
-await runCli(USAGE, async () => {
-  const [command, ...args] = process.argv.slice(2);
-  switch (command) {
-    case "serve":
-      return (await import("./serve.ts")).serve(args);
-    case "migrate":
-      return migrateCommand(args);
-    case "users":
-      return usersCommand(args);
-    case "--help":
-    case "-h":
-    case "help":
-      console.log(USAGE);
-      return;
-    case undefined:
-      throw new UsageError("missing command");
-    default:
-      throw new UsageError(`unknown command "${command}"`);
-  }
+await runCommands(USAGE, {
+  serve: async (args) => (await import("./serve.ts")).serve(args),
+  migrate: migrateCommand,
+  users: usersCommand,
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // gateway: the REST API (Hono) in front of the auth and user services, reached over gRPC.
 import { storeFromEnv } from "../lib/redis/index.ts";
-import { parseFlags, portFlag, runCli, UsageError } from "../lib/cli.ts";
+import { runCommands, serveCommand } from "../lib/cli.ts";
 import { createLogger } from "../lib/log.ts";
 import { sendCredential } from "../lib/rpc/callers.ts";
 import { createRpcTransport } from "../lib/rpc/client.ts";
@@ -17,15 +17,10 @@ const USAGE = `Usage: bun run gateway <command>
 Commands:
   serve [--port 3000]   serve the REST API, /swagger-ui and /health (services at AUTH_SERVICE_URL, USER_SERVICE_URL)`;
 
-await runCli(USAGE, async () => {
-  const [command, ...args] = process.argv.slice(2);
-  if (command === "--help" || command === "-h") return console.log(USAGE);
-  if (command !== "serve") throw new UsageError(command ? `unknown command "${command}"` : "missing command");
-  const { values } = parseFlags(args, { port: { type: "string", short: "p" } });
-  if (values.help) return console.log(USAGE);
-
+const serve = serveCommand(USAGE, async (portFlag) => {
   const env = loadGatewayEnv();
-  const port = portFlag(values.port, "--port", env.SERVER_PORT);
+  // The default port is configuration, so it is read after the flags are checked.
+  const port = portFlag(env.SERVER_PORT);
   const log = createLogger({ service: "gateway" });
   const store = storeFromEnv(env);
   const tokens = createAccessTokens({
@@ -57,3 +52,5 @@ await runCli(USAGE, async () => {
   );
   onShutdown(gateway.close, () => store.close());
 });
+
+await runCommands(USAGE, { serve });

@@ -27,6 +27,32 @@ export function portFlag(value: string | boolean | undefined, flag: string, fall
   return port;
 }
 
+/** Command runs one subcommand with the arguments after its name. */
+export type Command = (args: string[]) => Promise<unknown>;
+
+/**
+ * runCommands is a binary's whole command line: `--help`/`-h`/`help` prints usage, a known
+ * subcommand runs, anything else is a UsageError — all through runCli's exit codes.
+ */
+export function runCommands(usage: string, commands: Record<string, Command>): Promise<void> {
+  return runCli(usage, async () => {
+    const [command, ...args] = process.argv.slice(2);
+    if (command === "--help" || command === "-h" || command === "help") return console.log(usage);
+    if (command === undefined) throw new UsageError("missing command");
+    if (!Object.hasOwn(commands, command)) throw new UsageError(`unknown command "${command}"`);
+    return commands[command]?.(args);
+  });
+}
+
+/** serveCommand is `serve [--port N]`: start receives the flag's port, or the fallback it names. */
+export function serveCommand(usage: string, start: (port: (fallback: number) => number) => Promise<void>): Command {
+  return async (args) => {
+    const { values } = parseFlags(args, { port: { type: "string", short: "p" } });
+    if (values.help) return console.log(usage);
+    return start((fallback) => portFlag(values.port, "--port", fallback));
+  };
+}
+
 /** runCli runs main and maps failures to exit codes: 2 for usage and configuration, 1 otherwise. */
 export async function runCli(usage: string, main: () => Promise<unknown>): Promise<void> {
   try {

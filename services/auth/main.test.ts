@@ -101,8 +101,8 @@ describe("HashPassword: only for the gateway and operators", () => {
     expect(await hash("not-a-credential-0123456789abcdef0123")).toBe("UNAUTHENTICATED");
   });
 
-  test("the auth service's own credential: PERMISSION_DENIED; the gateway's and an operator's: an Argon2id hash", async () => {
-    expect(await hash(CREDENTIALS.AUTH_SERVICE_TOKEN)).toBe("PERMISSION_DENIED");
+  test("the auth service's own secret means nothing here (UNAUTHENTICATED); the gateway's and an operator's: an Argon2id hash", async () => {
+    expect(await hash(CREDENTIALS.AUTH_SERVICE_TOKEN)).toBe("UNAUTHENTICATED");
     expect(await hash(CREDENTIALS.GATEWAY_TOKEN)).toStartWith("$argon2id$");
     expect(await hash(CREDENTIALS.OPERATOR_TOKEN)).toStartWith("$argon2id$");
   });

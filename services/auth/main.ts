@@ -3,7 +3,7 @@
 import { createClient } from "@connectrpc/connect";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
 import { storeFromEnv } from "../../lib/redis/index.ts";
-import { parseFlags, portFlag, runCli, UsageError } from "../../lib/cli.ts";
+import { runCommands, serveCommand } from "../../lib/cli.ts";
 import { createLogger } from "../../lib/log.ts";
 import { sendCredential } from "../../lib/rpc/callers.ts";
 import { createRpcTransport } from "../../lib/rpc/client.ts";
@@ -16,14 +16,8 @@ const USAGE = `Usage: bun run auth-service <command>
 Commands:
   serve [--port 50051]   serve auth.v1.AuthService (calls the user service at USER_SERVICE_URL)`;
 
-await runCli(USAGE, async () => {
-  const [command, ...args] = process.argv.slice(2);
-  if (command === "--help" || command === "-h") return console.log(USAGE);
-  if (command !== "serve") throw new UsageError(command ? `unknown command "${command}"` : "missing command");
-
-  const { values } = parseFlags(args, { port: { type: "string", short: "p" } });
-  if (values.help) return console.log(USAGE);
-  const port = portFlag(values.port, "--port", 50051);
+const serve = serveCommand(USAGE, async (portFlag) => {
+  const port = portFlag(50051);
   const env = loadAuthEnv();
   const log = createLogger({ service: "auth-service" });
   const store = storeFromEnv(env);
@@ -47,3 +41,5 @@ await runCli(USAGE, async () => {
   );
   onShutdown(service.close, () => store.close());
 });
+
+await runCommands(USAGE, { serve });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // user-service: owns the users table; serves user.v1.UserService (gRPC, gRPC-Web, Connect).
-import { parseFlags, portFlag, runCli, UsageError } from "../../lib/cli.ts";
+import { runCommands, serveCommand } from "../../lib/cli.ts";
 import { storeFromEnv } from "../../lib/redis/index.ts";
 import { openDatabase } from "../../lib/db/database.ts";
 import { pgliteDir } from "../../lib/db/env.ts";
@@ -16,15 +16,8 @@ Commands:
   serve [--port 50052]           serve user.v1.UserService
   migrate up|down|status|fresh   manage the database schema (this service owns it)`;
 
-await runCli(USAGE, async () => {
-  const [command, ...args] = process.argv.slice(2);
-  if (command === "migrate") return migrateCommand(args);
-  if (command === "--help" || command === "-h") return console.log(USAGE);
-  if (command !== "serve") throw new UsageError(command ? `unknown command "${command}"` : "missing command");
-
-  const { values } = parseFlags(args, { port: { type: "string", short: "p" } });
-  if (values.help) return console.log(USAGE);
-  const port = portFlag(values.port, "--port", 50052);
+const serve = serveCommand(USAGE, async (portFlag) => {
+  const port = portFlag(50052);
   const env = loadUserEnv();
   const log = createLogger({ service: "user-service" });
   const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
@@ -48,3 +41,5 @@ await runCli(USAGE, async () => {
     () => store.close(),
   );
 });
+
+await runCommands(USAGE, { serve, migrate: migrateCommand });
