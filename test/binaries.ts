@@ -66,6 +66,9 @@ export const baseEnv = (dir: string): Env => ({
   SERVER_HOST: "127.0.0.1",
   LOG_LEVEL: "warn",
   REDIS_KEY_PREFIX,
+  // The services' internal Connect listeners on free ports too (their defaults are fixed).
+  AUTH_SERVICE_INTERNAL_PORT: "0",
+  USER_SERVICE_INTERNAL_PORT: "0",
 });
 
 /** freePorts finds loopback ports nobody listens on (bound to 0, then released). */

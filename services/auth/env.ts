@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
-import { commonEnv, parseEnv, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { commonEnv, parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
 import { acceptedCredentials, callerSecrets, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { devSecret } from "../../lib/config/secrets.ts";
 import { callersOf } from "../../lib/rpc/callers.ts";
@@ -20,6 +20,8 @@ export const authEnvSchema = z.object({
     .string()
     .refine((value) => URL.canParse(value) && ["http:", "https:"].includes(new URL(value).protocol), "must be an http:// or https:// URL")
     .default("http://127.0.0.1:50052"),
+  /** AUTH_SERVICE_INTERNAL_PORT is the internal Connect listener the gateway calls (lib/rpc/connect-listener.ts). */
+  AUTH_SERVICE_INTERNAL_PORT: port.default(50061),
 });
 
 // Who may call this service (besides AuthService's public methods), and who it is when it calls the user service.

@@ -31,13 +31,14 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     refreshReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     host: env.SERVER_HOST,
     port,
+    internalPort: env.AUTH_SERVICE_INTERNAL_PORT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   const redis = env.REDIS_URL
     ? store.describe()
     : `${store.describe()} (development only: revocations by the user service and gateway aren't seen; set REDIS_URL)`;
   console.log(
-    `auth-service listening on ${service.server.url}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${redis}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
+    `auth-service listening on ${service.server.url}\n  internal Connect: ${service.server.internalUrl}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${redis}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
   );
   onShutdown(service.close, () => store.close());
 });

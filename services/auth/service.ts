@@ -30,6 +30,8 @@ export type AuthServiceOptions = {
   passwords?: PasswordOptions;
   host: string;
   port: number;
+  /** internalPort also serves Connect on a Bun.serve port for the other binaries (lib/rpc/connect-listener.ts). */
+  internalPort?: number;
   /** healthProbeMs is how often the store is pinged for health; default 5 s. */
   healthProbeMs?: number;
   /** shutdownTimeoutMs is how long close() waits for in-flight calls; default 10 s. */
@@ -66,6 +68,7 @@ export async function startAuthService(options: AuthServiceOptions) {
   const server: RpcServer = await startRpcServer({
     host: options.host,
     port: options.port,
+    internalPort: options.internalPort,
     routes,
     services: [AuthService],
     interceptors: [errorInterceptor(log), authorize],

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { parseEnv, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
 import { acceptedCredentials, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { databaseEnv } from "../../lib/db/env.ts";
 import { callersOf } from "../../lib/rpc/callers.ts";
@@ -12,6 +12,8 @@ export const userEnvSchema = z.object({
   ...tokenLifetimeEnv,
   ...serverHostEnv,
   ...shutdownEnv,
+  /** USER_SERVICE_INTERNAL_PORT is the internal Connect listener the gateway and the auth service call (lib/rpc/connect-listener.ts). */
+  USER_SERVICE_INTERNAL_PORT: port.default(50062),
 });
 
 const CALLERS = callersOf(UserService);

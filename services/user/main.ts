@@ -28,12 +28,13 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     log,
     host: env.SERVER_HOST,
     port,
+    internalPort: env.USER_SERVICE_INTERNAL_PORT,
     credentials: env.credentials,
     tokenLifetimeSeconds: env.JWT_EXPIRATION_HOURS * 3600,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   console.log(
-    `user-service listening on ${service.server.url}\n  database: ${db.describe()}\n  redis: ${store.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
+    `user-service listening on ${service.server.url}\n  internal Connect: ${service.server.internalUrl}\n  database: ${db.describe()}\n  redis: ${store.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
   );
   onShutdown(
     service.close,

@@ -18,6 +18,8 @@ export type UserServiceOptions = {
   log: Logger;
   host: string;
   port: number;
+  /** internalPort also serves Connect on a Bun.serve port for the other binaries (lib/rpc/connect-listener.ts). */
+  internalPort?: number;
   /** credentials are the secrets each caller may present (lib/rpc/callers.ts decides what it may call). */
   credentials: CallerCredentials;
   tokenLifetimeSeconds: number;
@@ -37,6 +39,7 @@ export async function startUserService(options: UserServiceOptions) {
   const server: RpcServer = await startRpcServer({
     host: options.host,
     port: options.port,
+    internalPort: options.internalPort,
     routes,
     services: [UserService],
     interceptors: [errorInterceptor(log), authorize],
