@@ -16,7 +16,15 @@ test("bench --quick prints the table with every scenario and a verdict for every
   expect(stdout).toContain("| Scenario | req/s | × base | p50 | × base | p99 | × base | errors | server RSS | × base | server CPU/req |");
   for (const label of Object.values(SCENARIOS))
     expect(stdout).toMatch(new RegExp(`^\\| ${RegExp.escape(label)} \\| [\\d,]+ \\| [\\d.]+×`, "m"));
-  for (const label of [TARGETS.combined, TARGETS.split, TARGETS.login, TARGETS.flood]) {
+  for (const label of [
+    TARGETS.combined,
+    TARGETS.split,
+    TARGETS.login,
+    TARGETS.flood,
+    TARGETS.splitFloor,
+    TARGETS.splitCpu,
+    TARGETS.hopAdded,
+  ]) {
     expect(stdout).toMatch(new RegExp(`^\\| ${RegExp.escape(label)} \\| .+ \\| (PASS|MISS) \\|$`, "m"));
   }
   for (const label of [TARGETS.hop, TARGETS.hopCpu])

@@ -1,8 +1,11 @@
 // The one line every load generator of the harness prints (wrk through wrk.lua, autocannon through
 // load.ts, the in-process loops through printResult), and how run.ts reads it back.
 
-/** LoadResult is a finished load run: latencies in microseconds, errors including non-2xx answers. */
-export type LoadResult = { requests: number; durationUs: number; errors: number; p50Us: number; p99Us: number };
+/**
+ * LoadResult is a finished load run: latencies in microseconds, errors including non-2xx answers;
+ * cpuUsPerRequest when the loop measured CPU itself (hop-loop.ts: client and service together).
+ */
+export type LoadResult = { requests: number; durationUs: number; errors: number; p50Us: number; p99Us: number; cpuUsPerRequest?: number };
 
 const MARK = "BENCH_RESULT ";
 
@@ -15,14 +18,15 @@ export function printResult(result: LoadResult): void {
 export function parseResult(output: string): LoadResult {
   const line = output.split("\n").find((l) => l.startsWith(MARK));
   if (!line) throw new Error(`no result line in the load tool's output:\n${output.slice(-2000)}`);
-  const parsed = JSON.parse(line.slice(MARK.length)) as { [K in keyof LoadResult]: number | null };
-  const num = (value: number | null) => value ?? Number.NaN; // JSON turns NaN (no samples) into null
+  const parsed = JSON.parse(line.slice(MARK.length)) as { [K in keyof LoadResult]-?: number | null | undefined };
+  const num = (value: number | null | undefined) => value ?? Number.NaN; // JSON turns NaN (no samples) into null
   return {
     requests: num(parsed.requests),
     durationUs: num(parsed.durationUs),
     errors: num(parsed.errors),
     p50Us: num(parsed.p50Us),
     p99Us: num(parsed.p99Us),
+    ...(parsed.cpuUsPerRequest === undefined ? {} : { cpuUsPerRequest: num(parsed.cpuUsPerRequest) }),
   };
 }
 

@@ -70,7 +70,8 @@ async function measure(label: string, pids: () => number[], run: () => Promise<L
     label,
     result,
     rssBytes: rss || Number.NaN,
-    cpuUsPerRequest: opts.cpu === false ? Number.NaN : (cpu * 1e6) / result.requests,
+    // A loop that measured its CPU itself (hop-loop.ts) counts both of its sides; others are read here.
+    cpuUsPerRequest: opts.cpu === false ? Number.NaN : (result.cpuUsPerRequest ?? (cpu * 1e6) / result.requests),
   };
   rows.set(label, row);
   console.error(`[bench] ${label}: ${Math.round(rps(result))} req/s, ${result.errors} errors`);
@@ -90,10 +91,11 @@ async function measureLoad(
 
 /** loop runs one of bench/'s load loops on the given core and reads its result line. */
 function loop(args: string[], core: string[]): { pid: () => number[]; done: Promise<LoadResult> } {
-  // The gRPC load calls the user service as the gateway does, with the gateway's secret.
+  // The run's environment: the gRPC and hop loads call the user service as the gateway does, with
+  // the gateway's secret, and the in-process hop opens the run's database and Redis.
   const proc = Bun.spawn([...core, process.execPath, ...args], {
     cwd: join(import.meta.dir, ".."),
-    env: { ...process.env, GATEWAY_TOKEN: env.GATEWAY_TOKEN },
+    env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -159,9 +161,12 @@ try {
     await measure(SCENARIOS.verify, verify.pid, () => verify.done, { cpu: false });
   }
 
-  // 4. Split mode: three binaries, the gateway reaching the user service over gRPC (h2c).
+  // 4. Split mode: three binaries, the gateway and the auth service reaching the services' internal
+  // Connect listeners; then gRPC straight to the user service, and the hop alone.
   {
-    const [gw, auth, user] = freePorts(3) as [number, number, number];
+    const [gw, auth, user, authInternal, userInternal] = freePorts(5) as [number, number, number, number, number];
+    const internal = { AUTH_SERVICE_INTERNAL_PORT: String(authInternal), USER_SERVICE_INTERNAL_PORT: String(userInternal) };
+    const userUrl = `http://127.0.0.1:${userInternal}`;
     const healthy = (port: number) => async () =>
       (
         await fetch(`http://127.0.0.1:${port}/grpc.health.v1.Health/Check`, {
@@ -173,13 +178,13 @@ try {
     const start = (name: string, args: string[], extra: Record<string, string>) => {
       procs.push(spawn(name, args, { env: { ...env, ...extra }, pin: pin.server, logFile: join(dir, `${name}.log`) }));
     };
-    start("user-service", ["services/user/main.ts", "serve", "--port", String(user)], {});
-    await waitFor("user service", healthy(user), procs, 60_000);
-    start("auth-service", ["services/auth/main.ts", "serve", "--port", String(auth)], { USER_SERVICE_URL: `http://127.0.0.1:${user}` });
-    await waitFor("auth service", healthy(auth), procs);
+    start("user-service", ["services/user/main.ts", "serve", "--port", String(user)], internal);
+    await waitFor("user service", healthy(userInternal), procs, 60_000);
+    start("auth-service", ["services/auth/main.ts", "serve", "--port", String(auth)], { ...internal, USER_SERVICE_URL: userUrl });
+    await waitFor("auth service", healthy(authInternal), procs);
     start("gateway", ["gateway/main.ts", "serve", "--port", String(gw)], {
-      AUTH_SERVICE_URL: `http://127.0.0.1:${auth}`,
-      USER_SERVICE_URL: `http://127.0.0.1:${user}`,
+      AUTH_SERVICE_URL: `http://127.0.0.1:${authInternal}`,
+      USER_SERVICE_URL: userUrl,
     });
     await waitFor("gateway", httpOk(`http://127.0.0.1:${gw}/health/live`), procs);
 
@@ -203,6 +208,26 @@ try {
       SCENARIOS.grpcDirect,
       () => [procs[0]!.pid],
       () => direct.done,
+    );
+
+    // The hop alone: the same GetUser in-process, then across processes; both on the server core.
+    const hopArgs = (target: string, pid?: number) => [
+      "bench/hop-loop.ts",
+      target,
+      session.user.id,
+      String(CONNECTIONS),
+      String(SECONDS),
+      String(WARMUP_SECONDS),
+      ...(pid ? [String(pid)] : []),
+    ];
+    const inProcess = loop(hopArgs("in-process"), pin.server);
+    await measure(SCENARIOS.hopInProcess, inProcess.pid, () => inProcess.done);
+    const userPid = procs[0]!.pid;
+    const hop = loop(hopArgs(userUrl, userPid), pin.server);
+    await measure(
+      SCENARIOS.hopConnect,
+      () => [...hop.pid(), userPid],
+      () => hop.done,
     );
     for (const p of procs.reverse()) await p.stop();
   }
@@ -237,4 +262,12 @@ ${targets([
   { label: TARGETS.flood, value: probeFlood.p99Us / probeIdle.p99Us, goal: { op: "<=", value: 2 } },
   { label: TARGETS.hop, value: rps(split) / rps(direct) },
   { label: TARGETS.hopCpu, value: get(SCENARIOS.meSplit).cpuUsPerRequest / get(SCENARIOS.grpcDirect).cpuUsPerRequest },
+  { label: TARGETS.splitFloor, value: rps(split) / rps(bare), goal: { op: ">=", value: 0.06 } },
+  { label: TARGETS.splitCpu, value: get(SCENARIOS.meSplit).cpuUsPerRequest, unit: "µs", goal: { op: "<=", value: 100 } },
+  {
+    label: TARGETS.hopAdded,
+    value: get(SCENARIOS.hopConnect).cpuUsPerRequest - get(SCENARIOS.hopInProcess).cpuUsPerRequest,
+    unit: "µs",
+    goal: { op: "<=", value: 40 },
+  },
 ])}`);
