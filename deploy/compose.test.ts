@@ -109,6 +109,9 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
     }
     expect(services["auth-service"]!.healthcheck?.test).toContain("grpc://127.0.0.1:50051");
     expect(services["user-service"]!.healthcheck?.test).toContain("grpc://127.0.0.1:50052");
+    // The internal Connect listeners are checked too (deploy/healthcheck.ts takes several targets).
+    expect(services["auth-service"]!.healthcheck?.test).toContain("grpc://127.0.0.1:50061");
+    expect(services["user-service"]!.healthcheck?.test).toContain("grpc://127.0.0.1:50062");
   });
 
   test("wires the reference's variables between the services", () => {
@@ -116,8 +119,9 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
     expect(services.gateway!.environment).toMatchObject({
       JWT_SECRET: SECRETS.JWT_SECRET,
       GATEWAY_TOKEN: SECRETS.GATEWAY_TOKEN,
-      AUTH_SERVICE_URL: "http://auth-service:50051",
-      USER_SERVICE_URL: "http://user-service:50052",
+      // The internal Connect listeners (lib/rpc/connect-listener.ts); 50051/50052 stay the gRPC ports.
+      AUTH_SERVICE_URL: "http://auth-service:50061",
+      USER_SERVICE_URL: "http://user-service:50062",
       REDIS_URL: "redis://redis:6379",
     });
     expect(services["auth-service"]!.environment).toMatchObject({
@@ -125,7 +129,8 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
       AUTH_SERVICE_TOKEN: SECRETS.AUTH_SERVICE_TOKEN,
       GATEWAY_TOKEN: SECRETS.GATEWAY_TOKEN,
       OPERATOR_TOKEN: SECRETS.OPERATOR_TOKEN,
-      USER_SERVICE_URL: "http://user-service:50052",
+      USER_SERVICE_URL: "http://user-service:50062",
+      AUTH_SERVICE_INTERNAL_PORT: 50061,
     });
     const databaseUrl = `postgresql://app:${SECRETS.POSTGRES_PASSWORD}@postgres:5432/app`;
     expect(services["user-service"]!.environment).toMatchObject({

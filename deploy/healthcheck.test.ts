@@ -50,4 +50,11 @@ describe("healthcheck", () => {
     expect(await run(`http://127.0.0.1:${http.port}/nope`)).toBe(1);
     expect(await run("ftp://example")).toBe(1);
   });
+
+  test("several targets are healthy only when every one is", async () => {
+    const run = (...targets: string[]) =>
+      Bun.spawn(["bun", `${import.meta.dir}/healthcheck.ts`, ...targets], { stdout: "ignore", stderr: "ignore" }).exited;
+    expect(await run(`grpc://127.0.0.1:${rpc.port}`, `http://127.0.0.1:${http.port}/health`)).toBe(0);
+    expect(await run(`grpc://127.0.0.1:${rpc.port}`, `http://127.0.0.1:${http.port}/nope`)).toBe(1);
+  });
 });
