@@ -66,7 +66,7 @@ describe.skipIf(!testDatabaseUrl())("SIGTERM during in-flight requests", () => {
 
   test("user service over gRPC: in-flight GetUser calls finish OK, new connections are refused, exit code 0", async () => {
     const service = await startBinary("user", { DATABASE_URL: db.url });
-    const users = createClient(UserService, createRpcTransport(service.url, { timeoutMs: 15_000 }));
+    const users = createClient(UserService, createRpcTransport(service.url, { timeoutMs: 15_000, protocol: "grpc" }));
     const created = await Promise.all(
       Array.from({ length: IN_FLIGHT }, () =>
         users.createUser({ email: uniqueEmail("grpc"), name: "Drain", passwordHash: "not-a-real-hash" }),
@@ -114,7 +114,7 @@ describe.skipIf(!testDatabaseUrl())("SIGTERM during in-flight requests", () => {
 
   test("user service: a call stuck past SHUTDOWN_TIMEOUT_SECONDS answers Unavailable and the process still exits", async () => {
     const service = await startBinary("user", { DATABASE_URL: db.url, SHUTDOWN_TIMEOUT_SECONDS: "1" });
-    const users = createClient(UserService, createRpcTransport(service.url, { timeoutMs: 15_000 }));
+    const users = createClient(UserService, createRpcTransport(service.url, { timeoutMs: 15_000, protocol: "grpc" }));
     const lock = await lockUsersTable(db.url ?? "");
     try {
       const stuck = users.getUser({ id: crypto.randomUUID() }).then(
