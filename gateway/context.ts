@@ -14,6 +14,6 @@ declare module "hono" {
     prefetch: Prefetch | undefined;
     /** cachedUser is the user's cached user.v1.UserResponse (protobuf JSON) from that read, set by
      * authenticate once the token is known unrevoked (routes/users/cached-user.ts decodes it). */
-    cachedUser: unknown;
+    cachedUser: string;
   }
 }

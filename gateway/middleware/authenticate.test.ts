@@ -105,24 +105,24 @@ describe("authenticate without the rate limit's read", () => {
     const other = await stack.register();
     const claims = await stack.auth.tokens.verify(other.access_token);
     const read = prefetchKeys(`Bearer ${other.access_token}`)!;
-    const prefetched = (keys: string[], values: unknown[]): MiddlewareHandler =>
+    const prefetched = (keys: string[], values: (string | null)[]): MiddlewareHandler =>
       async function prefetch(c, next) {
         c.set("prefetch", { token: read.token, keys, values });
         await next();
       };
     // The store holds no mark for this token: a 401 can only come from the values handed on.
-    await expectChallenge(await bare(stack.svc.store, prefetched(read.keys, [1, null, null]))(other.access_token));
-    await expectChallenge(await bare(stack.svc.store, prefetched(read.keys, [null, Date.now(), null]))(other.access_token));
+    await expectChallenge(await bare(stack.svc.store, prefetched(read.keys, ["1", null, null]))(other.access_token));
+    await expectChallenge(await bare(stack.svc.store, prefetched(read.keys, [null, String(Date.now()), null]))(other.access_token));
     // Values read for another token's keys are ignored: the marks are read again, and there are none.
     const elsewhere = [`revoked:jti:${crypto.randomUUID()}`, `revoked:user:${claims.sub}`, `user:${claims.sub}`];
-    const res = await bare(stack.svc.store, prefetched(elsewhere, [1, null, { id: claims.sub }]))(other.access_token);
+    const res = await bare(stack.svc.store, prefetched(elsewhere, ["1", null, JSON.stringify({ id: claims.sub })]))(other.access_token);
     expect(await res.json()).toEqual({ sub: claims.sub, cached: null });
   });
 
   test("hands on the cached user read for an unrevoked token", async () => {
     const other = await stack.register();
     const read = prefetchKeys(`Bearer ${other.access_token}`)!;
-    const entry = { id: other.user.id };
+    const entry = JSON.stringify({ id: other.user.id });
     const res = await bare(stack.svc.store, async function prefetch(c, next) {
       c.set("prefetch", { ...read, values: [null, null, entry] });
       await next();

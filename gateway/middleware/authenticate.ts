@@ -22,13 +22,18 @@ function bearerToken(header: string): string | undefined {
   return header.length <= 8192 ? BEARER.exec(header)?.[1] : undefined;
 }
 
-/** Prefetch is what the rate limit reads for a bearer token in its round trip, and what it read. */
-export type Prefetch = { token: string; keys: string[]; values?: unknown[] };
+/** Prefetch is what the rate limit reads for a bearer token in its round trip, and what it read
+ * (each key's stored JSON text). */
+export type Prefetch = { token: string; keys: string[]; values?: (string | null)[] };
 
 // The token's two revocation marks, then its user's cached record (`user:<sub>`, which the user
 // service writes as the user.v1.UserResponse contract).
 const keysOf = (claims: { sub: string; jti: string }) => [...revocationKeys(claims), `${KEY_PREFIXES.user}${claims.sub}`];
 const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every((key, i) => key === b[i]);
+
+// Keys by token: decoding a payload costs more than the rest of the rate limit's JavaScript, and a
+// client sends the same token many times. Bounded like the verified-token cache below.
+const keysByToken = new Map<string, string[] | null>();
 
 /**
  * prefetchKeys names the store keys an authenticated request reads (keysOf) so that the rate limit
@@ -39,13 +44,23 @@ const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every(
 export function prefetchKeys(header: string | undefined): Prefetch | undefined {
   const token = header && bearerToken(header);
   if (!token) return undefined;
+  let keys = keysByToken.get(token);
+  if (keys === undefined) {
+    keys = unverifiedKeys(token);
+    if (keysByToken.size >= CACHE_SIZE) keysByToken.delete(keysByToken.keys().next().value!);
+    keysByToken.set(token, keys);
+  }
+  return keys ? { token, keys } : undefined;
+}
+
+function unverifiedKeys(token: string): string[] | null {
   try {
     const claims: unknown = JSON.parse(Buffer.from(token.split(".", 2)[1] ?? "", "base64url").toString());
     const { sub, jti } = claims as { sub?: unknown; jti?: unknown };
-    if (typeof sub !== "string" || typeof jti !== "string" || !sub || !jti) return undefined;
-    return { token, keys: keysOf({ sub, jti }) };
+    if (typeof sub !== "string" || typeof jti !== "string" || !sub || !jti) return null;
+    return keysOf({ sub, jti });
   } catch {
-    return undefined; // not a JWT: authenticate answers 401
+    return null; // not a JWT: authenticate answers 401
   }
 }
 

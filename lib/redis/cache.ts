@@ -15,8 +15,7 @@ function encode(value: unknown): string {
   return json;
 }
 
-/** decode reads a stored JSON value; null stays null. */
-export function decode<T>(json: string | null): T | null {
+function decode<T>(json: string | null): T | null {
   return json === null ? null : (JSON.parse(json) as T);
 }
 

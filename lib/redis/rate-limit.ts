@@ -6,7 +6,6 @@
 // counter under `rate_limit:<id>` is the same whatever limit a caller checks it against.
 // checkAndGet counts on that same counter with the backend's own script, which also reads keys
 // (an authenticated request's revocation marks and cached record: one round trip per request).
-import { decode } from "./cache.ts";
 import type { Backend, RateLimit, RateLimitResult } from "./types.ts";
 
 function positiveInteger(name: string, value: number): number {
@@ -46,7 +45,7 @@ export function createRateLimit(backend: Backend, prefix: string): RateLimit {
         max,
         keys.map((key) => prefix + key),
       ); // guarded by the backend, like every primitive but the limiter
-      return { ...result(res.count, res.msBeforeNext, max), values: res.values.map(decode) };
+      return { ...result(res.count, res.msBeforeNext, max), values: res.values };
     },
     async remaining(id, max) {
       positiveInteger("max", max);

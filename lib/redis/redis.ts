@@ -82,15 +82,21 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     return connecting;
   }
 
-  async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  function unavailable(error: unknown): never {
+    if (!(error instanceof Error)) throw error;
+    if (error instanceof ReplyError && !TRANSIENT_REPLY.test(error.message)) throw error;
+    throw new CacheUnavailableError(`redis ${describe()}: ${error.message}`, { cause: error });
+  }
+
+  // A promise chain rather than an async function: one command per request runs through here, and
+  // the connected case then costs no extra async frame.
+  function guard<T>(fn: () => Promise<T>): Promise<T> {
     const waiting = whenReady();
-    if (waiting !== undefined) await waiting;
+    if (waiting !== undefined) return waiting.then(() => fn().catch(unavailable));
     try {
-      return await fn();
+      return fn().catch(unavailable);
     } catch (error) {
-      if (!(error instanceof Error)) throw error;
-      if (error instanceof ReplyError && !TRANSIENT_REPLY.test(error.message)) throw error;
-      throw new CacheUnavailableError(`redis ${describe()}: ${error.message}`, { cause: error });
+      return Promise.reject(error).catch(unavailable);
     }
   }
 

@@ -98,18 +98,16 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`,
 } as const;
 
 /** runScript runs a script by its SHA, loading it on the first NOSCRIPT (one round trip after). */
-export async function runScript(
+export function runScript(
   client: Redis,
   { lua, sha, keys, moreKeys }: Script,
   keyNames: string[],
   args: (string | number)[],
 ): Promise<unknown> {
-  if (moreKeys ? keyNames.length < keys : keyNames.length !== keys) throw new TypeError(`script expects ${keys} keys`);
-  try {
-    return await client.evalsha(sha, keyNames.length, ...keyNames, ...args);
-  } catch (error) {
+  if (moreKeys ? keyNames.length < keys : keyNames.length !== keys) return Promise.reject(new TypeError(`script expects ${keys} keys`));
+  return client.evalsha(sha, keyNames.length, ...keyNames, ...args).catch((error: unknown) => {
     const noScript = error instanceof ReplyError && (error as Error).message.startsWith("NOSCRIPT");
     if (!noScript) throw error;
-    return await client.eval(lua, keyNames.length, ...keyNames, ...args);
-  }
+    return client.eval(lua, keyNames.length, ...keyNames, ...args);
+  });
 }

@@ -49,9 +49,10 @@ export interface RateLimitResult {
 export interface RateLimit {
   check(id: string, max: number, windowSeconds: number): Promise<RateLimitResult>;
   /** checkAndGet counts a hit exactly like check and, in the same atomic step (one round trip),
-   * reads cache keys as cache.getMany does — only when the hit is allowed: a denied hit reads
-   * nothing (every value null). */
-  checkAndGet(id: string, max: number, windowSeconds: number, keys: string[]): Promise<RateLimitResult & { values: unknown[] }>;
+   * reads cache keys — only when the hit is allowed: a denied hit reads nothing (every value
+   * null). Values are the stored JSON text, not decoded, so that a caller on a hot path can keep
+   * what it decodes by that text. */
+  checkAndGet(id: string, max: number, windowSeconds: number, keys: string[]): Promise<RateLimitResult & { values: (string | null)[] }>;
   remaining(id: string, max: number): Promise<number>;
 }
 

@@ -61,6 +61,8 @@ describeStores("revocation", (store) => {
     expect(revokedBy(later, [null, SECOND + 201])).toBe(true);
     expect(revokedBy(later, [null, SECOND + 200])).toBe(false);
     expect(revokedBy(later, [1, null])).toBe(true);
+    expect(revokedBy(later, [null, String(SECOND + 201)])).toBe(true);
+    expect(revokedBy(later, [null, String(SECOND + 200)])).toBe(false);
   });
 
   test("isUserRevoked orders credentials by the millisecond: before or at revokeUser refused, after it accepted", async () => {

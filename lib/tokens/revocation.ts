@@ -36,9 +36,10 @@ export function revocationKeys(token: { jti: string; sub: string }): [string, st
   return [jtiKey(token.jti), userKey(token.sub)];
 }
 
-/** revokedBy decides isRevoked from the values of revocationKeys, read in that order. */
+/** revokedBy decides isRevoked from the values of revocationKeys, read in that order (decoded, or
+ * the stored JSON text). */
 export function revokedBy(token: { iatMs: number }, [jtiRevoked, userRevokedAt]: unknown[]): boolean {
-  return jtiRevoked != null || (userRevokedAt != null && token.iatMs <= (userRevokedAt as number));
+  return jtiRevoked != null || (userRevokedAt != null && token.iatMs <= Number(userRevokedAt));
 }
 
 /** isUserRevoked tells whether a credential of this user issued at issuedAtMs predates revokeUser

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { create, toJson } from "@bufbuild/protobuf";
+import { create, toJson, toJsonString } from "@bufbuild/protobuf";
 import { UserResponseSchema } from "../../../gen/user/v1/user_pb.ts";
 import { bearer, bodyOf, expectProblem, jsonInit, startTestStack, type Session, type TestStack } from "../../../test/stack.ts";
 import { activeCachedUser } from "./cached-user.ts";
@@ -129,11 +129,15 @@ describe("activeCachedUser", () => {
   });
 
   test("decodes the user's contract, and only that user's, only while active", () => {
-    const json = toJson(UserResponseSchema, user);
+    const json = toJsonString(UserResponseSchema, user);
     expect(activeCachedUser(json, user.id)).toEqual(user);
+    expect(activeCachedUser(json, user.id)).toEqual(user); // the second time from the decoded entries
     expect(activeCachedUser(json, crypto.randomUUID())).toBeUndefined();
-    expect(activeCachedUser(toJson(UserResponseSchema, { ...user, deletedAt: "2026-12-02T00:00:00.000Z" }), user.id)).toBeUndefined();
-    for (const entry of [undefined, null, "x", 42, { id: user.id, password_hash: "h" }])
+    const deleted = create(UserResponseSchema, { ...user, deletedAt: "2026-12-02T00:00:00.000Z" });
+    expect(activeCachedUser(toJsonString(UserResponseSchema, deleted), user.id)).toBeUndefined();
+    for (const entry of [undefined, "", "x", "42", JSON.stringify({ id: user.id, password_hash: "h" })]) {
       expect(activeCachedUser(entry, user.id)).toBeUndefined();
+      expect(activeCachedUser(entry, user.id)).toBeUndefined();
+    }
   });
 });
