@@ -192,7 +192,9 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
       const { user, access_token } = (await registered.json()) as Session;
       expect((await api("/users/me", { token: access_token })).status).toBe(200);
       // Deleted by the user service, refused by the gateway: both read revocations under the prefix.
-      await grpcJsUnary(client!, rpc.deleteUser, { id: user.id }, { deadlineMs: 10_000 });
+      const operator = new grpc.Metadata();
+      operator.set("authorization", `Bearer ${CREDENTIALS.OPERATOR_TOKEN}`);
+      await grpcJsUnary(client!, rpc.deleteUser, { id: user.id }, { metadata: operator, deadlineMs: 10_000 });
       expect((await api("/users/me", { token: access_token })).status).toBe(401);
       const keys = await redisKeys();
       expect(keys).toEqual(expect.arrayContaining(["rate_limit:auth:127.0.0.1", "rate_limit:users:127.0.0.1", `revoked:user:${user.id}`]));

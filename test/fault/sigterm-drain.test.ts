@@ -6,11 +6,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
+import { sendCredential } from "../../lib/rpc/callers.ts";
 import { createRpcTransport } from "../../lib/rpc/client.ts";
 import { testDatabaseUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import { bodyOf, jsonInit, PASSWORD, uniqueEmail, type Session } from "../stack.ts";
-import { call, cleanup, exitWithin, startBinary } from "../binaries.ts";
+import { CREDENTIALS, call, cleanup, exitWithin, startBinary } from "../binaries.ts";
 import { connectionRefused, timed } from "./probes.ts";
 import { within } from "../wait.ts";
 import { lockUsersTable } from "./table-lock.ts";
@@ -66,7 +67,10 @@ describe.skipIf(!testDatabaseUrl())("SIGTERM during in-flight requests", () => {
 
   test("user service over gRPC: in-flight GetUser calls finish OK, new connections are refused, exit code 0", async () => {
     const service = await startBinary("user", { DATABASE_URL: db.url });
-    const users = createClient(UserService, createRpcTransport(service.url, { timeoutMs: 15_000, protocol: "grpc" }));
+    const users = createClient(
+      UserService,
+      createRpcTransport(service.url, { timeoutMs: 15_000, protocol: "grpc", interceptors: [sendCredential(CREDENTIALS.OPERATOR_TOKEN)] }),
+    );
     const created = await Promise.all(
       Array.from({ length: IN_FLIGHT }, () =>
         users.createUser({ email: uniqueEmail("grpc"), name: "Drain", passwordHash: "not-a-real-hash" }),
@@ -114,7 +118,10 @@ describe.skipIf(!testDatabaseUrl())("SIGTERM during in-flight requests", () => {
 
   test("user service: a call stuck past SHUTDOWN_TIMEOUT_SECONDS answers Unavailable and the process still exits", async () => {
     const service = await startBinary("user", { DATABASE_URL: db.url, SHUTDOWN_TIMEOUT_SECONDS: "1" });
-    const users = createClient(UserService, createRpcTransport(service.url, { timeoutMs: 15_000, protocol: "grpc" }));
+    const users = createClient(
+      UserService,
+      createRpcTransport(service.url, { timeoutMs: 15_000, protocol: "grpc", interceptors: [sendCredential(CREDENTIALS.OPERATOR_TOKEN)] }),
+    );
     const lock = await lockUsersTable(db.url ?? "");
     try {
       const stuck = users.getUser({ id: crypto.randomUUID() }).then(
