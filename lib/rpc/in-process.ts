@@ -59,7 +59,8 @@ export function inProcessTransport(routes: (router: ConnectRouter) => void, opti
       const values = options.caller ? (contextValues ?? createContextValues()).set(callerKey, options.caller) : contextValues;
       return callUnary(
         spec,
-        { signal, timeoutMs, header, input, contextValues: values },
+        // As connect's own transports: a timeout of zero or less means no deadline.
+        { signal, timeoutMs: timeoutMs !== undefined && timeoutMs <= 0 ? undefined : timeoutMs, header, input, contextValues: values },
         clientInterceptors,
         serverInterceptors,
       ) as Promise<UnaryResponse<typeof method.input, typeof method.output>>;
