@@ -40,7 +40,7 @@ test("an unhandled error answers a bare problem+json 500 and is logged with the 
     auth: {
       ...stack.deps.auth,
       register: async () => {
-        throw new TypeError("pool of 10.1.2.3 exhausted");
+        throw new TypeError("pool of db.internal:5432 exhausted");
       },
     },
   });
@@ -48,7 +48,7 @@ test("an unhandled error answers a bare problem+json 500 and is logged with the 
   const res = await gateway.fetch("/auth/register", jsonInit("POST", { email: "ada@example.com", password: PASSWORD, name: "Ada" }));
   const problem = await expectProblem(res, 500);
   expect(problem.detail).toBe("internal server error");
-  expect(JSON.stringify(problem)).not.toContain("10.1.2.3");
+  expect(JSON.stringify(problem)).not.toContain("db.internal:5432");
   const requestId = res.headers.get("x-request-id");
   expect(problem.request_id).toBe(requestId!);
 
@@ -58,7 +58,7 @@ test("an unhandled error answers a bare problem+json 500 and is logged with the 
     method: "POST",
     path: "/auth/register",
     error: "TypeError",
-    error_message: "pool of 10.1.2.3 exhausted",
+    error_message: "pool of db.internal:5432 exhausted",
   });
   expect(String(entry?.fields?.stack)).toContain("problem.test.ts");
 });

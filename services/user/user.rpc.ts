@@ -7,6 +7,7 @@ import type { User } from "../../gen/prisma/client.ts";
 import { UserService, UserState } from "../../gen/user/v1/user_pb.ts";
 import { InvalidArgumentError } from "../../lib/errors.ts";
 import { check, email, name, role, userId } from "../../lib/validation.ts";
+import { toContract as toUserResponse } from "./user.cache.ts";
 import * as users from "./user.ts";
 import type { PublicUser, UserDeps } from "./user.ts";
 
@@ -67,18 +68,8 @@ export function userRoutes(deps: UserDeps) {
 // The hash is computed by the auth service; this only refuses what can't be one.
 const passwordHash = z.string().min(1, "must not be empty").max(512, "must be at most 512 characters");
 
-function toUserResponse(user: PublicUser) {
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    role: user.role,
-    createdAt: user.createdAt.toISOString(),
-    updatedAt: user.updatedAt.toISOString(),
-    deletedAt: user.deletedAt?.toISOString(),
-  };
-}
-
+// The public fields as GetUser answers them (the cache stores the same), plus the hash.
 function toInternalResponse(user: User) {
-  return { ...toUserResponse(users.toPublic(user)), passwordHash: user.passwordHash };
+  const { $typeName: _, ...fields } = toUserResponse(users.toPublic(user));
+  return { ...fields, passwordHash: user.passwordHash };
 }
