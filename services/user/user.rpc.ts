@@ -9,7 +9,7 @@ import { InvalidArgumentError } from "../../lib/errors.ts";
 import { check, email, name, role, userId } from "../../lib/validation.ts";
 import { toContract as toUserResponse } from "./user.cache.ts";
 import * as users from "./user.ts";
-import type { PublicUser, UserDeps } from "./user.ts";
+import type { UserDeps } from "./user.ts";
 
 const STATES = {
   [UserState.UNSPECIFIED]: "active",
