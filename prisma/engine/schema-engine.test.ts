@@ -1,6 +1,6 @@
 // Runs the real Prisma CLI (`bunx prisma …`) through prisma.config.ts and our Wasm schema engine against a
 // throwaway PostgreSQL database, in a scratch copy of the project so migrations can be added freely.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,6 +37,9 @@ const applied = async () =>
     name: String(row.migration_name),
     checksum: String(row.checksum),
   }));
+
+// Each test runs the Prisma CLI one or more times (3–4 s each on this machine, more under load).
+setDefaultTimeout(30_000);
 
 describe.skipIf(!adminUrl)("prisma CLI on the Wasm schema engine", () => {
   beforeAll(() => {
