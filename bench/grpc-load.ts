@@ -5,30 +5,15 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { UserService } from "../gen/user/v1/user_pb.ts";
 import { sendCredential } from "../lib/rpc/callers.ts";
-import { percentile, printResult } from "./result.ts";
+import { callLoop, percentile, printResult } from "./result.ts";
 
 const [baseUrl = "http://127.0.0.1:50052", id = "", concurrency = "50", seconds = "5"] = process.argv.slice(2);
 const interceptors = [sendCredential(process.env.GATEWAY_TOKEN ?? "")];
 const users = createClient(UserService, createGrpcTransport({ baseUrl, defaultTimeoutMs: 10_000, interceptors }));
 await users.getUser({ id }); // connect, and fail loudly if the user isn't there
 
-const latencies: number[] = [];
-let errors = 0;
 const start = performance.now();
-const until = start + Number(seconds) * 1000;
-await Promise.all(
-  Array.from({ length: Number(concurrency) }, async () => {
-    while (performance.now() < until) {
-      const t = performance.now();
-      try {
-        await users.getUser({ id });
-        latencies.push(performance.now() - t);
-      } catch {
-        errors++;
-      }
-    }
-  }),
-);
+const { latencies, errors } = await callLoop(() => users.getUser({ id }), Number(concurrency), Number(seconds) * 1000);
 printResult({
   requests: latencies.length + errors,
   durationUs: Math.round((performance.now() - start) * 1000),

@@ -16,7 +16,7 @@ import { loadGatewayEnv } from "../gateway/env.ts";
 import { loadUserEnv } from "../services/user/env.ts";
 import { startUserService } from "../services/user/service.ts";
 import { cpuSeconds } from "./processes.ts";
-import { percentile, printResult } from "./result.ts";
+import { callLoop, percentile, printResult } from "./result.ts";
 
 const [target = "in-process", id = "", concurrency = "50", seconds = "5", warmup = "2", servicePid] = process.argv.slice(2);
 
@@ -47,25 +47,7 @@ if (target === "in-process") {
 const users = createClient(UserService, transport);
 await users.getUser({ id }); // fail loudly if the user isn't there, and cache it
 
-const run = async (ms: number) => {
-  const latencies: number[] = [];
-  let errors = 0;
-  const until = performance.now() + ms;
-  await Promise.all(
-    Array.from({ length: Number(concurrency) }, async () => {
-      while (performance.now() < until) {
-        const t = performance.now();
-        try {
-          await users.getUser({ id });
-          latencies.push(performance.now() - t);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  return { latencies, errors };
-};
+const run = (ms: number) => callLoop(() => users.getUser({ id }), Number(concurrency), ms);
 
 if (Number(warmup) > 0) await run(Number(warmup) * 1000);
 const pids = servicePid ? [Number(servicePid)] : [];
