@@ -55,12 +55,26 @@ afterAll(async () => {
 describe.skipIf(!hasChromium)("swagger ui in chromium", () => {
   test("renders the Authentication and Users operations from the local spec", async () => {
     await page.goto(`${stack.url}/swagger-ui`, { waitUntil: "networkidle" });
-    await page.locator("#operations-Users-getCurrentUser").waitFor();
-    for (const tag of ["Authentication", "Users"]) await expect(page.locator(`#operations-tag-${tag}`).isVisible()).resolves.toBe(true);
-    const paths = await page.locator(".opblock-summary-path").allInnerTexts();
-    expect(paths.map((p) => p.replace(/\u200b/g, ""))).toEqual(
-      expect.arrayContaining(["/auth/register", "/auth/login", "/users/me", "/users/{id}"]),
-    );
+    // Every check waits for the page (Swagger UI renders after the spec arrives), none reads once.
+    for (const tag of ["Authentication", "Users"]) await page.locator(`#operations-tag-${tag}`).waitFor({ state: "visible" });
+    await page.locator("#operations-Users-getCurrentUser").waitFor({ state: "visible" });
+    const expected = ["/auth/register", "/auth/login", "/users/me", "/users/{id}"];
+    const shown = await page
+      .waitForFunction(
+        (wanted) => {
+          const paths = [...document.querySelectorAll(".opblock-summary-path")].map((el) => (el.textContent ?? "").replace(/\u200b/g, ""));
+          return wanted.every((path) => paths.includes(path)) && paths;
+        },
+        expected,
+        { timeout: 15_000 },
+      )
+      .then((handle) => handle.jsonValue() as Promise<string[]>)
+      .catch(async (error) => {
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: join(ARTIFACTS, "swagger-ui-render-failure.png"), fullPage: true });
+        throw new Error(`Swagger UI did not show ${expected.join(", ")}: ${error}; console: ${consoleErrors.join(" | ")}`);
+      });
+    expect(shown).toEqual(expect.arrayContaining(expected));
   }, 30_000);
 
   test("Authorize with a bearer token, then Try it out on GET /users/me shows the user", async () => {
