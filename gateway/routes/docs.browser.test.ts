@@ -63,8 +63,12 @@ describe.skipIf(!hasChromium)("swagger ui in chromium", () => {
       .waitForFunction(
         (wanted) => {
           // Runs in the page; the test's tsconfig has no DOM types, so the one call used is typed here.
-          const page = globalThis as unknown as { document: { querySelectorAll(selector: string): Iterable<{ textContent: string | null }> } };
-          const paths = [...page.document.querySelectorAll(".opblock-summary-path")].map((el) => (el.textContent ?? "").replace(/\u200b/g, ""));
+          const page = globalThis as unknown as {
+            document: { querySelectorAll(selector: string): Iterable<{ textContent: string | null }> };
+          };
+          const paths = [...page.document.querySelectorAll(".opblock-summary-path")].map((el) =>
+            (el.textContent ?? "").replace(/\u200b/g, ""),
+          );
           return wanted.every((path) => paths.includes(path)) && paths;
         },
         expected,
