@@ -121,6 +121,15 @@ describe("get /swagger-ui", () => {
       expect([path, res.status, res.headers.get("content-type")]).toEqual([path, 404, "application/problem+json"]);
     }
   });
+
+  test("answers 404 problem+json for names inherited by every object, not an Object property", async () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "__defineGetter__"]) {
+      const path = `/swagger-ui/${name}`;
+      const res = await stack.fetch(path);
+      expect([path, res.status, res.headers.get("content-type")]).toEqual([path, 404, "application/problem+json"]);
+      expect((await bodyOf<{ status: number }>(res)).status).toBe(404);
+    }
+  });
 });
 
 describe("get /", () => {

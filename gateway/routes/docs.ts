@@ -7,12 +7,14 @@ import preset from "swagger-ui-dist/swagger-ui-standalone-preset.js" with { type
 import css from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import favicon from "swagger-ui-dist/favicon-32x32.png" with { type: "file" };
 
-const ASSETS: Record<string, [path: string, type: string]> = {
-  "swagger-ui-bundle.js": [bundle, "text/javascript; charset=utf-8"],
-  "swagger-ui-standalone-preset.js": [preset, "text/javascript; charset=utf-8"],
-  "swagger-ui.css": [css, "text/css; charset=utf-8"],
-  "favicon-32x32.png": [favicon, "image/png"],
-};
+// A Map, not an object literal: a request for /swagger-ui/constructor or /swagger-ui/__proto__ must
+// find nothing rather than an inherited Object property.
+const ASSETS = new Map<string, [path: string, type: string]>([
+  ["swagger-ui-bundle.js", [bundle, "text/javascript; charset=utf-8"]],
+  ["swagger-ui-standalone-preset.js", [preset, "text/javascript; charset=utf-8"]],
+  ["swagger-ui.css", [css, "text/css; charset=utf-8"]],
+  ["favicon-32x32.png", [favicon, "image/png"]],
+]);
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -87,7 +89,7 @@ export function docsRoutes(app: OpenAPIHono, version: string) {
   app.get("/swagger-ui/", (c) => c.redirect("/swagger-ui"));
   app.get("/swagger-ui/init.js", (c) => c.body(INIT, 200, { "Content-Type": "text/javascript; charset=utf-8" }));
   app.get("/swagger-ui/:asset", (c) => {
-    const asset = ASSETS[c.req.param("asset")];
+    const asset = ASSETS.get(c.req.param("asset"));
     if (!asset) return c.notFound();
     return c.body(Bun.file(asset[0]).stream(), 200, { "Content-Type": asset[1], "Cache-Control": "public, max-age=86400" });
   });
