@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { addressPrefixes, addressPrefixEnv } from "../lib/client-address.ts";
 import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../lib/config/config.ts";
 import { commonEnv } from "../lib/config/config.ts";
 import { callerSecrets, credentialEnv } from "../lib/config/credentials.ts";
@@ -34,6 +35,7 @@ export const gatewayEnvSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: count("RATE_LIMIT_WINDOW_SECONDS", 60),
   RATE_LIMIT_AUTH_REQUESTS: count("RATE_LIMIT_AUTH_REQUESTS", 10),
   RATE_LIMIT_AUTH_WINDOW_SECONDS: count("RATE_LIMIT_AUTH_WINDOW_SECONDS", 60),
+  ...addressPrefixEnv,
   TRUSTED_PROXIES: z
     .string()
     .default("")
@@ -66,9 +68,10 @@ export function loadGatewayEnv(env: Record<string, string | undefined> = process
 }
 
 /** rateLimits turns the RATE_LIMIT_* variables into the two policies. */
-export function rateLimits(config: GatewayConfig) {
+export function rateLimits(config: z.output<typeof gatewayEnvSchema>) {
+  const prefixes = addressPrefixes(config);
   return {
-    auth: { name: "auth", max: config.RATE_LIMIT_AUTH_REQUESTS, windowSeconds: config.RATE_LIMIT_AUTH_WINDOW_SECONDS },
-    users: { name: "users", max: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
+    auth: { name: "auth", max: config.RATE_LIMIT_AUTH_REQUESTS, windowSeconds: config.RATE_LIMIT_AUTH_WINDOW_SECONDS, prefixes },
+    users: { name: "users", max: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, prefixes },
   };
 }

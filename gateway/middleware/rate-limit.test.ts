@@ -10,6 +10,7 @@ import {
   uniqueEmail,
   type TestStack,
 } from "../../test/stack.ts";
+import { gatewayEnvSchema, rateLimits } from "../env.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -20,7 +21,7 @@ afterAll(() => stack.close());
 const limits = (auth: number, users: number) => ({
   limits: { auth: { name: "auth", max: auth, windowSeconds: 60 }, users: { name: "users", max: users, windowSeconds: 30 } },
 });
-const login = () => jsonInit("POST", { email: uniqueEmail(), password: PASSWORD });
+const login = (headers: Record<string, string> = {}) => jsonInit("POST", { email: uniqueEmail(), password: PASSWORD }, headers);
 const rateHeaders = (res: Response) =>
   Object.fromEntries(
     ["x-ratelimit-limit", "x-ratelimit-remaining", "ratelimit-policy", "ratelimit", "retry-after"].map((name) => [
@@ -74,6 +75,23 @@ describe("rateLimit", () => {
       "x-ratelimit-remaining": "4",
       "ratelimit-policy": '"users";q=5;w=30',
     });
+  });
+
+  test("counts a whole IPv6 /64 as one client by default: rotating addresses within it doesn't reset the limit", async () => {
+    // The defaults (10 per 60 s on /auth, one client per /64) and a trusted proxy, read as the gateway reads its environment.
+    const config = gatewayEnvSchema.parse({ TRUSTED_PROXIES: "127.0.0.1/32" });
+    const gateway = await stack.gateway({ limits: rateLimits(config), trustedProxies: config.TRUSTED_PROXIES });
+    const from = (address: string) => gateway.fetch("/auth/login", login({ "x-forwarded-for": address }));
+    const statuses = [];
+    for (let i = 1; i <= 10; i++) statuses.push((await from(`2001:db8:1:2::${i.toString(16)}`)).status);
+    expect(statuses).toEqual(Array(10).fill(401));
+    const denied = await from("2001:DB8:1:2:ffff:ffff:ffff:ffff");
+    expect((await expectProblem(denied, 429)).detail).toContain("at most 10 per 60 s");
+    expect(Number(denied.headers.get("retry-after"))).toBeWithin(1, 61);
+    // The next /64 is another client, with its own budget.
+    const other = await from("2001:db8:1:3::1");
+    expect(other.status).toBe(401);
+    expect(other.headers.get("x-ratelimit-remaining")).toBe("9");
   });
 
   test("never limits / and /health*", async () => {

@@ -1,26 +1,35 @@
-// Fixed-window rate limits per client address and route group, counted in the store (Redis).
+// Fixed-window rate limits per client network (an IPv4 address, an IPv6 /64 by default) and route
+// group, counted in the store (Redis).
 // Headers: X-RateLimit-Limit / -Remaining (the reference's) and the IETF RateLimit-Policy /
 // RateLimit fields. When the store is down the gateway fails closed: deny, with Retry-After.
 // With a bearer token, the same round trip reads what authenticate needs (prefetchKeys), so an
 // authenticated request costs one round trip; a denied hit reads nothing.
 import type { MiddlewareHandler } from "hono";
+import { type AddressPrefixes, addressKey, DEFAULT_ADDRESS_PREFIXES } from "../../lib/client-address.ts";
 import type { Store } from "../../lib/redis/types.ts";
 import { ProblemError } from "../problem.ts";
 import { prefetchKeys } from "./authenticate.ts";
 
-export type RateLimitPolicy = { name: string; max: number; windowSeconds: number };
+export type RateLimitPolicy = {
+  name: string;
+  max: number;
+  windowSeconds: number;
+  /** prefixes say how much of the client address is one client; DEFAULT_ADDRESS_PREFIXES when unset. */
+  prefixes?: AddressPrefixes;
+};
 
 // The reference's answer when the limiter itself is unavailable.
 const UNAVAILABLE_RETRY_AFTER = 60;
 
 const NO_KEYS: string[] = [];
 
-/** rateLimit counts each request of the group against policy, keyed by c.var.clientIp, and sets
- * c.var.prefetch for a bearer token. */
+/** rateLimit counts each request of the group against policy, keyed by the network of c.var.clientIp
+ * (addressKey), and sets c.var.prefetch for a bearer token. */
 export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHandler {
   const policyHeader = `"${policy.name}";q=${policy.max};w=${policy.windowSeconds}`;
+  const prefixes = policy.prefixes ?? DEFAULT_ADDRESS_PREFIXES;
   return async function rateLimit(c, next) {
-    const key = `${policy.name}:${c.get("clientIp")}`;
+    const key = `${policy.name}:${addressKey(c.get("clientIp"), prefixes)}`;
     const prefetch = prefetchKeys(c.req.header("authorization"));
     const result = await store.rateLimit.checkAndGet(key, policy.max, policy.windowSeconds, prefetch?.keys ?? NO_KEYS).catch(() => null);
     if (!result) {
