@@ -6,6 +6,7 @@
 // Usage: bun bench/hop-loop.ts in-process|<internal url> <user id> <concurrency> <seconds> <warm-up seconds> [service pid]
 import { createClient, type Transport } from "@connectrpc/connect";
 import { UserService } from "../gen/user/v1/user_pb.ts";
+import { tokenLifetimes } from "../lib/config/config.ts";
 import { openDatabase } from "../lib/db/database.ts";
 import { pgliteDir } from "../lib/db/env.ts";
 import { createLogger } from "../lib/log.ts";
@@ -34,7 +35,7 @@ if (target === "in-process") {
     host: "127.0.0.1",
     port: 0,
     credentials: env.credentials,
-    tokenLifetimeSeconds: env.JWT_EXPIRATION_HOURS * 3600,
+    lifetimes: tokenLifetimes(env),
   });
   transport = service.inProcess("gateway");
   close = async () => {

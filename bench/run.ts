@@ -37,6 +37,7 @@ const env: Record<string, string> = {
   OPERATOR_TOKEN: crypto.randomUUID() + crypto.randomUUID(),
   RATE_LIMIT_REQUESTS: "1000000000",
   RATE_LIMIT_AUTH_REQUESTS: "1000000000",
+  LOGIN_ATTEMPTS_PER_ACCOUNT: "1000000000",
   REFRESH_TOKEN_TTL_DAYS: "1",
   ...backends.env,
 };

@@ -8,7 +8,7 @@ import { authEnvSchema, loadAuthEnv } from "../services/auth/env.ts";
 import { startAuthService } from "../services/auth/service.ts";
 import { storeFromEnv } from "../lib/redis/index.ts";
 import { parseFlags, portFlag } from "../lib/cli.ts";
-import { parseEnv } from "../lib/config/config.ts";
+import { parseEnv, tokenLifetimes } from "../lib/config/config.ts";
 import { CREDENTIAL_VARIABLES } from "../lib/config/credentials.ts";
 import { createAccessTokens } from "../lib/tokens/tokens.ts";
 import { openDatabase } from "../lib/db/database.ts";
@@ -61,7 +61,7 @@ export async function serve(args: string[]): Promise<void> {
     host: SERVICE_HOST,
     port: ports.user,
     credentials: userEnv.credentials,
-    tokenLifetimeSeconds: userEnv.JWT_EXPIRATION_HOURS * 3600,
+    lifetimes: tokenLifetimes(userEnv),
     shutdownTimeoutMs: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   closers.push(
@@ -82,6 +82,7 @@ export async function serve(args: string[]): Promise<void> {
     },
     refreshTokenTtlDays: authEnv.REFRESH_TOKEN_TTL_DAYS,
     refreshReuseGraceSeconds: authEnv.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
+    limits: authEnv.limits,
     host: SERVICE_HOST,
     port: ports.auth,
     shutdownTimeoutMs: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS * 1000,

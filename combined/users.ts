@@ -5,7 +5,8 @@ import { z } from "zod";
 import { createPasswords } from "../services/auth/passwords.ts";
 import { parseFlags, UsageError } from "../lib/cli.ts";
 import { storeFromEnv } from "../lib/redis/index.ts";
-import { parseEnv, redisEnv, tokenLifetimeEnv } from "../lib/config/config.ts";
+import { parseEnv, redisEnv, tokenLifetimeEnv, tokenLifetimes } from "../lib/config/config.ts";
+import { createRevocations } from "../lib/tokens/revocation.ts";
 import { openDatabase } from "../lib/db/database.ts";
 import { databaseEnv, pgliteDir } from "../lib/db/env.ts";
 import { migrateUp } from "../lib/db/migrate.ts";
@@ -47,7 +48,7 @@ async function withUsers<T>(fn: (users: UserDeps) => Promise<T>): Promise<T> {
     await db.ping();
     await db.withSql((sql) => migrateUp(sql));
     const log = createLogger({ command: "users" }, "warn");
-    return await fn({ prisma: db.prisma, cache, log, tokenLifetimeSeconds: env.JWT_EXPIRATION_HOURS * 3600 });
+    return await fn({ prisma: db.prisma, cache, log, revocations: createRevocations(cache, tokenLifetimes(env)) });
   } finally {
     await cache.close();
     await db.close();

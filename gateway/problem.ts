@@ -6,6 +6,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { STATUS_CODES } from "node:http";
 import type { Logger } from "../lib/log.ts";
+import { RATE_LIMITED_HEADER } from "../lib/rpc/errors.ts";
 
 export type FieldError = { field: string; message: string };
 
@@ -85,7 +86,12 @@ export function onError(log: Logger): ErrorHandler {
         const [status, detail] = entry;
         const headers: Record<string, string> = status === 401 ? { "WWW-Authenticate": `Bearer realm="${REALM}"` } : {};
         const retryAfter = error.metadata.get("retry-after");
-        if (status === 503 && retryAfter && /^\d{1,5}$/.test(retryAfter)) headers["Retry-After"] = retryAfter;
+        const validRetryAfter = retryAfter && /^\d{1,5}$/.test(retryAfter) ? retryAfter : undefined;
+        // The auth service's own limits (per address, per account): the client is over a limit.
+        if (error.code === Code.ResourceExhausted && error.metadata.get(RATE_LIMITED_HEADER)) {
+          return problemResponse(c, 429, error.rawMessage, { headers: { "Retry-After": validRetryAfter ?? "1" } });
+        }
+        if (status === 503 && validRetryAfter) headers["Retry-After"] = validRetryAfter;
         return problemResponse(c, status, detail ?? error.rawMessage, { headers });
       }
     }

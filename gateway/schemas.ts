@@ -31,6 +31,21 @@ export const TokenResponse = z
   })
   .openapi("TokenResponse");
 
+export const TokenPair = TokenResponse.omit({ user: true }).openapi("TokenPair");
+
+export const Session = z
+  .object({
+    id: z.uuid().openapi({ example: "9b2f7c1e-4d3a-4e8b-a1c2-3d4e5f6a7b8c" }),
+    created_at: z.iso.datetime().openapi({ example: "2026-01-02T03:04:05.678Z", description: "When the sign-in happened" }),
+    last_used_at: z.iso.datetime().openapi({ example: "2026-01-03T08:00:00.000Z", description: "The last sign-in or token refresh" }),
+    user_agent: z.string().openapi({ example: "Mozilla/5.0 (X11; Linux x86_64)" }),
+    ip: z.string().openapi({ example: "203.0.113.7" }),
+    current: z.boolean().openapi({ description: "Whether the request's own access token belongs to this session" }),
+  })
+  .openapi("Session");
+
+export const SessionList = z.object({ sessions: z.array(Session) }).openapi("SessionList");
+
 export const Problem = z
   .object({
     type: z.string().openapi({ example: "about:blank" }),

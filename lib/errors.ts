@@ -37,6 +37,17 @@ export class PermissionDeniedError extends Error {
   override name = "PermissionDeniedError";
 }
 
+/** RateLimitedError is a client over a limit (HTTP 429 at the gateway); retry after retryAfterSeconds. */
+export class RateLimitedError extends Error {
+  override name = "RateLimitedError";
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+  ) {
+    super(message);
+  }
+}
+
 /** ResourceExhaustedError means the server is at capacity; retry after retryAfterSeconds. */
 export class ResourceExhaustedError extends Error {
   override name = "ResourceExhaustedError";

@@ -8,6 +8,7 @@ import { migrateUp } from "../lib/db/migrate.ts";
 import { createLogger } from "../lib/log.ts";
 import { inProcessTransport } from "../lib/rpc/in-process.ts";
 import { authorizeCallers, type Caller, type CallerCredentials } from "../lib/rpc/callers.ts";
+import { createRevocations } from "../lib/tokens/revocation.ts";
 import { userRoutes } from "../services/user/user.rpc.ts";
 import { testRedisUrl } from "./backends.ts";
 import { createTestDatabase } from "./databases.ts";
@@ -35,6 +36,16 @@ export type TestUserService = {
   close(): Promise<void>;
 };
 
+/** UNLIMITED_AUTH_LIMITS keeps the auth service's own limits out of tests that aren't about them. */
+export const UNLIMITED_AUTH_LIMITS = {
+  perAddress: { max: 100_000, windowSeconds: 60 },
+  perAccount: { max: 100_000, windowSeconds: 60 },
+  prefixes: { ipv4: 32, ipv6: 64 },
+};
+
+/** TEST_LIFETIMES are the token lifetimes test services keep revocation marks for. */
+export const TEST_LIFETIMES = { accessSeconds: 3600, refreshSeconds: 86_400 };
+
 /** startTestUserService runs the user service on a throwaway, migrated database. */
 export async function startTestUserService(): Promise<TestUserService> {
   const testDb = await createTestDatabase("users");
@@ -42,7 +53,7 @@ export async function startTestUserService(): Promise<TestUserService> {
   await db.withSql((sql) => migrateUp(sql));
   const prefix = `test:${crypto.randomUUID().slice(0, 8)}:`;
   const store = createStore({ url: testRedisUrl(), prefix });
-  const routes = userRoutes({ prisma: db.prisma, cache: store, log: silentLog, tokenLifetimeSeconds: 3600 });
+  const routes = userRoutes({ prisma: db.prisma, cache: store, log: silentLog, revocations: createRevocations(store, TEST_LIFETIMES) });
   const authorize = authorizeCallers(TEST_CREDENTIALS);
   const as = (caller: Caller) => inProcessTransport(routes, { caller, interceptors: [authorize] });
   return {

@@ -8,6 +8,7 @@ import { AuthService } from "../gen/auth/v1/auth_pb.ts";
 import { UserService } from "../gen/user/v1/user_pb.ts";
 import { authRoutes } from "../services/auth/auth.rpc.ts";
 import type { AuthDeps } from "../services/auth/auth.ts";
+import type { LimitOptions } from "../services/auth/limits.ts";
 import type { Hasher } from "../services/auth/passwords.ts";
 import { createAuthDeps } from "../services/auth/service.ts";
 import { createStore } from "../lib/redis/index.ts";
@@ -23,7 +24,14 @@ import type { TokenResponse } from "../gateway/schemas.ts";
 import type { z } from "@hono/zod-openapi";
 import { testRedisUrl } from "./backends.ts";
 import { authorizeCallers } from "../lib/rpc/callers.ts";
-import { inProcessTransport, silentLog, startTestUserService, TEST_CREDENTIALS, type TestUserService } from "./services.ts";
+import {
+  inProcessTransport,
+  silentLog,
+  startTestUserService,
+  TEST_CREDENTIALS,
+  UNLIMITED_AUTH_LIMITS,
+  type TestUserService,
+} from "./services.ts";
 
 export const JWT_SECRET = "test-stack-jwt-secret-0123456789abcdefghij";
 export const PASSWORD = "correct horse battery staple";
@@ -72,6 +80,10 @@ let emails = 0;
 export const uniqueEmail = (tag = "u") => `${tag}${++emails}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 
 /** bearer is the Authorization header for a session. */
+/** sessionIdOf reads the session id (`sid`) from a session's access token. */
+export const sessionIdOf = (session: Pick<Session, "access_token">): string =>
+  JSON.parse(Buffer.from(session.access_token.split(".")[1] ?? "", "base64url").toString()).sid;
+
 export const bearer = (session: Pick<Session, "access_token">) => ({ authorization: `Bearer ${session.access_token}` });
 
 /** jsonInit is a JSON request with the given method and body. */
@@ -82,7 +94,9 @@ export const jsonInit = (method: string, body: unknown, headers: Record<string, 
 });
 
 /** startTestStack starts user service, auth service and gateway; overrides replace gateway deps. */
-export async function startTestStack(overrides: StackOverrides = {}): Promise<TestStack> {
+/** startTestStack runs the gateway on both services in process; authLimits are the auth service's own
+ * login and register limits (none by default). */
+export async function startTestStack(overrides: StackOverrides = {}, authLimits: LimitOptions = UNLIMITED_AUTH_LIMITS): Promise<TestStack> {
   const svc = await startTestUserService();
   const hashes = { hash: 0, verify: 0 };
   const hasher: Hasher = {
@@ -103,6 +117,7 @@ export async function startTestStack(overrides: StackOverrides = {}): Promise<Te
     refreshTokenTtlDays: 30,
     refreshReuseGraceSeconds: 0,
     passwords: { params: CHEAP_ARGON2ID, hasher },
+    limits: authLimits,
   });
   const health = createHealth([AuthService.typeName, UserService.typeName]);
   const authorize = authorizeCallers(TEST_CREDENTIALS);
@@ -223,6 +238,7 @@ export async function forgeToken(
     role: user.role,
     typ: "access",
     sub: user.id,
+    sid: crypto.randomUUID(),
     iss: DEFAULT_ISSUER,
     aud: DEFAULT_AUDIENCE,
     jti: Bun.randomUUIDv7("hex", iat * 1000),

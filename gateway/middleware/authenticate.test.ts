@@ -3,7 +3,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { silentLog } from "../../test/services.ts";
 import { bearer, expectProblem, forgeToken, startTestStack, unreachableStore, type Session, type TestStack } from "../../test/stack.ts";
 import type { Store } from "../../lib/redis/index.ts";
-import { revokeToken } from "../../lib/tokens/revocation.ts";
+import { createRevocations } from "../../lib/tokens/revocation.ts";
 import { onError } from "../problem.ts";
 import { authenticate, prefetchKeys } from "./authenticate.ts";
 
@@ -82,12 +82,12 @@ describe("authenticate without the rate limit's read", () => {
     return (token: string) => app.request("/", { headers: { authorization: `Bearer ${token}` } });
   };
 
-  test("reads the revocation marks itself: 200, then 401 once revoked", async () => {
+  test("reads the revocation marks itself: 200, then 401 once its session ended", async () => {
     const other = await stack.register();
     const call = bare(stack.svc.store);
     expect((await call(other.access_token)).status).toBe(200);
     const claims = await stack.auth.tokens.verify(other.access_token);
-    await revokeToken(stack.svc.store, claims.jti, claims.exp);
+    await createRevocations(stack.svc.store, { accessSeconds: 3600, refreshSeconds: 3600 }).endSession(claims.sid);
     await expectChallenge(await call(other.access_token));
   });
 
@@ -136,16 +136,16 @@ describe("prefetchKeys", () => {
     const claims = await stack.auth.tokens.verify(session.access_token);
     expect(prefetchKeys(`Bearer ${session.access_token}`)).toEqual({
       token: session.access_token,
-      keys: [`revoked:jti:${claims.jti}`, `revoked:user:${claims.sub}`, `user:${claims.sub}`],
+      keys: [`revoked:session:${claims.sid}`, `revoked:user:${claims.sub}`, `user:${claims.sub}`],
     });
   });
 
   test("is undefined without a bearer token or with one that is no JWT", () => {
     const payload = (value: unknown) => `e30.${Buffer.from(JSON.stringify(value)).toString("base64url")}.sig`;
-    for (const header of [undefined, "", "Basic abc", "Bearer", "Bearer abc", "Bearer a.b.c", `Bearer ${payload({ sub: 1, jti: "x" })}`]) {
+    for (const header of [undefined, "", "Basic abc", "Bearer", "Bearer abc", "Bearer a.b.c", `Bearer ${payload({ sub: 1, sid: "x" })}`]) {
       expect(prefetchKeys(header)).toBeUndefined();
     }
-    expect(prefetchKeys(`Bearer ${payload({ sub: "s", jti: "j" })}`)?.keys).toEqual(["revoked:jti:j", "revoked:user:s", "user:s"]);
+    expect(prefetchKeys(`Bearer ${payload({ sub: "s", sid: "j" })}`)?.keys).toEqual(["revoked:session:j", "revoked:user:s", "user:s"]);
   });
 });
 

@@ -26,9 +26,9 @@ function bearerToken(header: string): string | undefined {
  * (each key's stored JSON text). */
 export type Prefetch = { token: string; keys: string[]; values?: (string | null)[] };
 
-// The token's two revocation marks, then its user's cached record (`user:<sub>`, which the user
-// service writes as the user.v1.UserResponse contract).
-const keysOf = (claims: { sub: string; jti: string }) => [...revocationKeys(claims), `${KEY_PREFIXES.user}${claims.sub}`];
+// The token's two revocation marks (its session, its user), then its user's cached record
+// (`user:<sub>`, which the user service writes as the user.v1.UserResponse contract).
+const keysOf = (claims: { sub: string; sid: string }) => [...revocationKeys(claims), `${KEY_PREFIXES.user}${claims.sub}`];
 const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every((key, i) => key === b[i]);
 
 // Keys by token: decoding a payload costs more than the rest of the rate limit's JavaScript, and a
@@ -56,9 +56,9 @@ export function prefetchKeys(header: string | undefined): Prefetch | undefined {
 function unverifiedKeys(token: string): string[] | null {
   try {
     const claims: unknown = JSON.parse(Buffer.from(token.split(".", 2)[1] ?? "", "base64url").toString());
-    const { sub, jti } = claims as { sub?: unknown; jti?: unknown };
-    if (typeof sub !== "string" || typeof jti !== "string" || !sub || !jti) return null;
-    return keysOf({ sub, jti });
+    const { sub, sid } = claims as { sub?: unknown; sid?: unknown };
+    if (typeof sub !== "string" || typeof sid !== "string" || !sub || !sid) return null;
+    return keysOf({ sub, sid });
   } catch {
     return null; // not a JWT: authenticate answers 401
   }

@@ -2,7 +2,7 @@
 // admin-only operations), must match this table; and the document must tell the truth, which the
 // second half checks by calling each route without a token and with a plain user's token.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { bearer, bodyOf, type Session, startTestStack, type TestStack } from "../../test/stack.ts";
+import { bearer, bodyOf, type Session, sessionIdOf, startTestStack, type TestStack } from "../../test/stack.ts";
 import { createApp } from "../app.ts";
 
 type Guard = "public" | "bearer" | "admin";
@@ -16,12 +16,17 @@ const GUARDS: Record<string, Guard> = {
   "POST /auth/login": "public",
   "POST /auth/refresh": "public",
   "POST /auth/logout": "bearer",
+  "POST /auth/logout-all": "bearer",
+  "GET /auth/sessions": "bearer",
+  "DELETE /auth/sessions/{id}": "bearer",
   "GET /users/me": "bearer",
   "GET /users": "admin",
   "GET /users/{id}": "bearer",
   "PUT /users/{id}": "bearer",
   "DELETE /users/{id}": "admin",
   "POST /users/{id}/restore": "admin",
+  "GET /users/{id}/sessions": "admin",
+  "DELETE /users/{id}/sessions/{sid}": "admin",
 };
 
 // Served but not operations of the API: the document itself and Swagger UI, open to anyone.
@@ -101,7 +106,8 @@ describe("each route enforces what the document declares", () => {
       if (guard !== "admin") continue;
       const target = await stack.register();
       const [method, path] = route.split(" ") as [string, string];
-      const res = await stack.fetch(path.replace("{id}", target.user.id), { method, headers: bearer(admin) });
+      const targetPath = path.replace("{id}", target.user.id).replace("{sid}", sessionIdOf(target));
+      const res = await stack.fetch(targetPath, { method, headers: bearer(admin) });
       await res.body?.cancel();
       expect([route, res.status < 400 || res.status === 409]).toEqual([route, true]);
     }

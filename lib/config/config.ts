@@ -86,14 +86,20 @@ export const redisKeyPrefix = z
 /** redisEnv selects Redis (unset means the in-process store, development only) and its key prefix. */
 export const redisEnv = { REDIS_URL: redisUrl.optional(), REDIS_KEY_PREFIX: redisKeyPrefix };
 
-/** tokenLifetimeEnv is the access-token lifetime, which revocation records must outlive. */
+/** tokenLifetimeEnv is how long access and refresh tokens live, which revocation records must outlive. */
 export const tokenLifetimeEnv = {
   JWT_EXPIRATION_HOURS: z.coerce
     .number()
     .positive("must be a positive number of hours")
     .max(24 * 365, "must be at most a year")
     .default(24),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().positive("must be a positive number of days").max(365, "must be at most 365").default(30),
 };
+
+/** tokenLifetimes turns tokenLifetimeEnv into seconds (lib/tokens/revocation.ts Lifetimes). */
+export function tokenLifetimes(env: { JWT_EXPIRATION_HOURS: number; REFRESH_TOKEN_TTL_DAYS: number }) {
+  return { accessSeconds: Math.max(1, Math.round(env.JWT_EXPIRATION_HOURS * 3600)), refreshSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400 };
+}
 
 /** shutdownEnv is how long a binary waits for in-flight requests after SIGTERM/SIGINT. */
 export const shutdownEnv = {

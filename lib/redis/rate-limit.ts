@@ -47,6 +47,9 @@ export function createRateLimit(backend: Backend, prefix: string): RateLimit {
       ); // guarded by the backend, like every primitive but the limiter
       return { ...result(res.count, res.msBeforeNext, max), values: res.values };
     },
+    async reset(id) {
+      await backend.guard(() => backend.limiter.delete(id));
+    },
     async remaining(id, max) {
       positiveInteger("max", max);
       const res = await backend.guard(() => backend.limiter.get(id));

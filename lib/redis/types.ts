@@ -54,6 +54,8 @@ export interface RateLimit {
    * what it decodes by that text. */
   checkAndGet(id: string, max: number, windowSeconds: number, keys: string[]): Promise<RateLimitResult & { values: (string | null)[] }>;
   remaining(id: string, max: number): Promise<number>;
+  /** reset forgets id's hits: its next window starts afresh. */
+  reset(id: string): Promise<void>;
 }
 
 export interface AcquireOptions {

@@ -36,7 +36,9 @@ export const ACCESS = {
     // What the gateway's REST routes need: reads, and the admin writes they expose.
     getUser: [gateway, auth, operator],
     listUsers: [gateway, operator],
-    updateUser: [gateway, operator],
+    // Account changes go through the auth service (UpdateAccount): it hashes passwords and restarts
+    // the session that made the change.
+    updateUser: [auth, operator],
     deleteUser: [gateway, operator],
     restoreUser: [gateway, operator],
     // What registration and sign-in need: creating a user and reading credentials.
@@ -53,8 +55,12 @@ export const ACCESS = {
     verifyToken: PUBLIC,
     refreshToken: PUBLIC,
     logout: PUBLIC,
-    // The gateway's PUT /users/{id} with a new password: hashing stays in the auth service.
-    hashPassword: [gateway, operator],
+    // The gateway's PUT /users/{id} and session routes (it has checked who may act on whom).
+    updateAccount: [gateway, operator],
+    listSessions: [gateway, operator],
+    endSessions: [gateway, operator],
+    // Scripts that seed users with a known password.
+    hashPassword: [operator],
   } satisfies ServiceAccess<typeof AuthService>,
 };
 
@@ -69,7 +75,9 @@ export function callersOf(service: DescService): Caller[] {
   return CALLERS.filter((caller) => lists.some((list) => list.includes(caller)));
 }
 
-/** callerKey carries the caller of an in-process call; a network request can't set it. */
+/** callerKey carries the caller: set by an in-process transport, or by authorizeCallers once a
+ * credential is checked (handlers read it, e.g. to trust the gateway's x-client-ip); a network
+ * request can't set it. */
 export const callerKey = createContextKey<Caller | undefined>(undefined, { description: "in-process caller" });
 
 /** CallerCredentials are the secrets a server accepts for each caller: current first, then the previous one during a rotation. */
@@ -87,21 +95,30 @@ export function authorizeCallers(credentials: CallerCredentials): Interceptor {
   const known = Object.entries(credentials).flatMap(([caller, secrets]) =>
     (secrets ?? []).map((secret) => ({ caller: caller as Caller, digest: digest(secret) })),
   );
-  const identify = (header: string | null): Caller | undefined => {
+  // undefined when no credential is presented, null when it matches none.
+  const identify = (header: string | null): Caller | null | undefined => {
     const presented = header ? BEARER.exec(header)?.[1] : undefined;
     if (!presented) return undefined;
     const hash = digest(presented);
-    let found: Caller | undefined;
+    let found: Caller | null = null;
     // Every secret is compared, with no early exit: the time says nothing about which one matched.
     for (const entry of known) if (timingSafeEqual(hash, entry.digest) && !found) found = entry.caller;
-    if (!found) throw new UnauthenticatedError("the service credential is not valid");
     return found;
   };
   return (next) => (req) => {
     const access = table.get(req.service.typeName)?.[req.method.localName];
-    // Health and reflection, and AuthService's own API (whatever a client puts in its headers).
-    if (access === undefined || access === PUBLIC) return next(req);
-    const caller = req.contextValues.get(callerKey) ?? identify(req.header.get("authorization"));
+    // Health and reflection hold no data: open, and nobody is identified.
+    if (access === undefined) return next(req);
+    let caller = req.contextValues.get(callerKey);
+    if (!caller) {
+      const found = identify(req.header.get("authorization"));
+      // AuthService's own API is open to anyone, whatever a client puts in its headers; a valid
+      // credential only tells the handler who is calling.
+      if (found === null && access !== PUBLIC) throw new UnauthenticatedError("the service credential is not valid");
+      caller = found ?? undefined;
+      if (caller) req.contextValues.set(callerKey, caller);
+    }
+    if (access === PUBLIC) return next(req);
     if (!caller) throw new UnauthenticatedError("this method needs a service credential (authorization: Bearer <token>)");
     if (!access.includes(caller)) throw new PermissionDeniedError(`${caller} may not call ${req.service.typeName}/${req.method.name}`);
     return next(req);

@@ -3,12 +3,13 @@
 // (connect-unary.ts); everything else is connect's own universal handlers on Bun's fetch API.
 // Native gRPC needs HTTP/2 trailers, which Bun.serve can't send: it stays on the service port
 // (server.ts), where connect-node serves it over node:http2.
-import { createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { createConnectRouter, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
-import { createFetchHandler, uResponseNotFound } from "@connectrpc/connect/protocol";
+import { uResponseNotFound, universalServerRequestFromFetch, universalServerResponseToFetch } from "@connectrpc/connect/protocol";
 import { PortInUseError } from "../listen.ts";
 import { createConnectUnaryHandler } from "./connect-unary.ts";
 import { deadlineCap } from "./deadline.ts";
+import { peerKey } from "./peer.ts";
 
 export type ConnectListenerOptions = {
   host: string;
@@ -40,14 +41,17 @@ export function startConnectListener(options: ConnectListenerOptions): ConnectLi
     grpc: false, // no trailers: a gRPC client gets 415 here and belongs on the service port
   });
   options.routes(router);
-  const paths = new Map(router.handlers.map((handler) => [handler.requestPath, createFetchHandler(handler)]));
+  const paths = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
 
-  const viaConnect = (request: Request, path: string) => {
+  // connect's createFetchHandler, plus the peer address in the call's context values.
+  const viaConnect = async (request: Request, path: string, peer: string) => {
     const handler = paths.get(path);
     if (!handler) return new Response(null, { status: uResponseNotFound.status });
     const cap = deadlineCap(request.headers, !streaming.has(path), maxTimeoutMs);
     if (cap) request.headers.set(cap.name, cap.value);
-    return handler(request);
+    const universal = universalServerRequestFromFetch(request, {});
+    universal.contextValues = createContextValues().set(peerKey, peer);
+    return universalServerResponseToFetch(await handler(universal));
   };
 
   let server: ReturnType<typeof Bun.serve>;
@@ -58,10 +62,11 @@ export function startConnectListener(options: ConnectListenerOptions): ConnectLi
       // Bun's own limit would answer a bare 413 (Unknown to a Connect client). readMaxBytes is
       // enforced per call instead, before or while the body is read, as a Connect error.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-      async fetch(request) {
+      async fetch(request, server) {
         onCall(1);
         try {
-          return await (fast(request) ?? viaConnect(request, new URL(request.url).pathname));
+          const peer = server.requestIP(request)?.address ?? "";
+          return await (fast(request, peer) ?? viaConnect(request, new URL(request.url).pathname, peer));
         } finally {
           onCall(-1);
         }

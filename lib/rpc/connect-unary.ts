@@ -15,6 +15,7 @@ import {
   errorToJsonBytes,
   parseTimeout,
 } from "@connectrpc/connect/protocol-connect";
+import { peerKey } from "./peer.ts";
 import { serveUnary, unarySpecs, type UnarySpec } from "./unary-call.ts";
 
 export type ConnectUnaryOptions = {
@@ -29,7 +30,8 @@ export type ConnectUnaryOptions = {
 };
 
 /** ConnectUnaryHandler answers a fast-path call, or returns undefined for connect's handlers to answer. */
-export type ConnectUnaryHandler = (request: Request) => Promise<Response> | undefined;
+/** ConnectUnaryHandler answers a unary Connect call, or undefined for the full handler; peer is the socket address. */
+export type ConnectUnaryHandler = (request: Request, peer?: string) => Promise<Response> | undefined;
 
 const PROTO_HEADERS = { "content-type": contentTypeUnaryProto };
 
@@ -44,7 +46,7 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
     for (const controller of running) controller.abort(shutdownSignal.reason);
   });
 
-  async function answer(spec: UnarySpec, request: Request, url: string, length: number): Promise<Response> {
+  async function answer(spec: UnarySpec, request: Request, url: string, length: number, peer: string): Promise<Response> {
     const { method } = spec;
     const requestHeader = request.headers;
     const responseHeader = new Headers(PROTO_HEADERS);
@@ -76,7 +78,7 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
       requestHeader,
       responseHeader,
       responseTrailer,
-      values: createContextValues(),
+      values: createContextValues().set(peerKey, peer),
     };
     let status = 200;
     let body: Uint8Array;
@@ -111,7 +113,7 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
     return new Response(body, { status, headers: header });
   }
 
-  return (request) => {
+  return (request, peer = "") => {
     if (request.method !== "POST") return undefined;
     const url = request.url;
     const start = url.indexOf("/", url.indexOf("//") + 2);
@@ -124,7 +126,7 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
     if (encoding !== null && encoding !== "identity") return undefined;
     const length = header.get("content-length");
     if (length === null || !/^\d{1,15}$/.test(length)) return undefined;
-    return answer(spec, request, url, Number(length));
+    return answer(spec, request, url, Number(length), peer);
   };
 }
 

@@ -9,10 +9,14 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
+  RateLimitedError,
   ResourceExhaustedError,
   UnauthenticatedError,
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
+
+/** RATE_LIMITED_HEADER marks a ResourceExhausted answer that means "this client is over a limit". */
+export const RATE_LIMITED_HEADER = "x-rate-limited";
 
 const CODES: [new (...args: never[]) => Error, Code][] = [
   [InvalidArgumentError, Code.InvalidArgument],
@@ -30,6 +34,11 @@ export function toConnectError(error: unknown, log?: Logger): ConnectError {
   // The client (the gateway) turns this into Retry-After.
   if (error instanceof ResourceExhaustedError) {
     return new ConnectError(error.message, Code.ResourceExhausted, { "retry-after": String(error.retryAfterSeconds) }, undefined, error);
+  }
+  // A client over a limit, not a server at capacity: the gateway answers 429 (RATE_LIMITED_HEADER).
+  if (error instanceof RateLimitedError) {
+    const metadata = { "retry-after": String(error.retryAfterSeconds), [RATE_LIMITED_HEADER]: "1" };
+    return new ConnectError(error.message, Code.ResourceExhausted, metadata, undefined, error);
   }
   const match = CODES.find(([type]) => error instanceof type);
   if (match && error instanceof Error) return new ConnectError(error.message, match[1], undefined, undefined, error);

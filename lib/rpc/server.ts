@@ -3,7 +3,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.ts";
@@ -11,6 +11,7 @@ import { ServerReflection as ServerReflectionAlpha } from "../../gen/grpc/reflec
 import { startConnectListener, type ConnectListener } from "./connect-listener.ts";
 import { answerAtDeadline, capDeadline } from "./deadline.ts";
 import { createHealth, ServingStatus, type HealthStatus } from "./health.ts";
+import { peerKey } from "./peer.ts";
 import { reflectionRoutes } from "./reflection.ts";
 import { PortInUseError } from "../listen.ts";
 
@@ -74,7 +75,14 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   };
   const readMaxBytes = options.readMaxBytes ?? 1024 * 1024;
   const interceptors = [answerAtDeadline, ...(options.interceptors ?? [])];
-  const handler = connectNodeAdapter({ routes: allRoutes, readMaxBytes, maxTimeoutMs, shutdownSignal: shutdown.signal, interceptors });
+  const handler = connectNodeAdapter({
+    routes: allRoutes,
+    readMaxBytes,
+    maxTimeoutMs,
+    shutdownSignal: shutdown.signal,
+    interceptors,
+    contextValues: (req) => createContextValues().set(peerKey, req.socket.remoteAddress ?? ""),
+  });
 
   // Streams without a deadline stay open (see capDeadline), so tell them apart by path.
   const streaming = new Set(

@@ -1,50 +1,85 @@
-// Revocation state shared by the user service (which revokes a user's tokens when it deletes the
-// user), the auth service (logout) and the gateway (which checks it on every request). Both checks
-// read in one round trip: a revoked access token's jti, and the time before which a user's tokens
-// are void. The gateway reads the same two marks in its rate limit's round trip (revocationKeys, revokedBy).
+// Revocation state, written by the user service (a user changed or deleted) and the auth service
+// (sessions ended), read by the auth service and, on every request, by the gateway. Three marks:
+//
+//   revoked:session:<sid>   one session ended: its refresh token and every access token carrying
+//                           that sid are void;
+//   revoked:user:<id>       a time in ms: the user's access tokens issued up to then are void (a
+//                           role, email or password change, a delete, a restore);
+//   revoked:sessions:<id>   a time in ms: the user's refresh tokens issued up to then are void
+//                           (a password change, a delete, "log out everywhere").
+//
+// Each lives as long as what it voids can (so a restore months after a delete doesn't revive old
+// refresh tokens). Times are compared in milliseconds (the access token's jti is a UUIDv7; refresh
+// records keep theirs), so a token issued strictly after a mark is good: the auth service re-signs
+// after any mark that lands while it signs (services/auth/auth.ts), instead of keeping a per-user
+// epoch in the database, which would cost the gateway a database read per request. The binaries'
+// clocks are assumed to agree to well under a token's lifetime (NTP).
 import type { Store } from "../redis/types.ts";
 
-const jtiKey = (jti: string) => `revoked:jti:${jti}`;
+const sessionKey = (sid: string) => `revoked:session:${sid}`;
 const userKey = (userId: string) => `revoked:user:${userId}`;
+const sessionsKey = (userId: string) => `revoked:sessions:${userId}`;
 // Verifiers accept a token a little past its exp (clock skew, lib/tokens/tokens.ts: 30 s), so a
-// revocation must outlive it by more than that.
+// mark must outlive it by more than that.
 const SKEW_MARGIN_SECONDS = 60;
 
-/** revokeToken voids one access token until it would have expired anyway. */
-export function revokeToken(store: Store, jti: string, expiresAtSeconds: number): Promise<void> {
-  const ttl = Math.max(1, Math.ceil(expiresAtSeconds - Date.now() / 1000)) + SKEW_MARGIN_SECONDS;
-  return store.cache.set(jtiKey(jti), 1, ttl);
+/** Lifetimes are how long credentials live: each mark is kept as long as what it voids. */
+export type Lifetimes = { accessSeconds: number; refreshSeconds: number };
+
+export type Revocations = {
+  /** endSession voids one session: its refresh token and its access tokens. */
+  endSession(sid: string): Promise<void>;
+  /** voidAccessTokens voids the user's access tokens issued up to now and answers the mark (ms). */
+  voidAccessTokens(userId: string): Promise<number>;
+  /** endAllSessions voids every access and refresh token of the user issued up to now; answers the mark (ms). */
+  endAllSessions(userId: string): Promise<number>;
+  /** accessMark is the time up to which the user's access tokens are void, or null. */
+  accessMark(userId: string): Promise<number | null>;
+  /** sessionEnded tells whether a refresh token of session sid issued at issuedAtMs is void. */
+  sessionEnded(session: { sid: string; userId: string; issuedAtMs: number }): Promise<boolean>;
+};
+
+/** createRevocations writes and reads the marks in store; a failed write throws (CacheUnavailableError). */
+export function createRevocations(store: Store, lifetimes: Lifetimes): Revocations {
+  const longest = Math.max(lifetimes.accessSeconds, lifetimes.refreshSeconds) + SKEW_MARGIN_SECONDS;
+  const access = lifetimes.accessSeconds + SKEW_MARGIN_SECONDS;
+  const refresh = lifetimes.refreshSeconds + SKEW_MARGIN_SECONDS;
+  return {
+    endSession: (sid) => store.cache.set(sessionKey(sid), 1, longest),
+    async voidAccessTokens(userId) {
+      const at = Date.now();
+      await store.cache.set(userKey(userId), at, access);
+      return at;
+    },
+    async endAllSessions(userId) {
+      const at = Date.now();
+      await Promise.all([store.cache.set(userKey(userId), at, access), store.cache.set(sessionsKey(userId), at, refresh)]);
+      return at;
+    },
+    async accessMark(userId) {
+      const mark = await store.cache.get<number>(userKey(userId));
+      return mark == null ? null : Number(mark);
+    },
+    async sessionEnded({ sid, userId, issuedAtMs }) {
+      const [ended, mark] = await store.cache.getMany<unknown>([sessionKey(sid), sessionsKey(userId)]);
+      return ended != null || (mark != null && issuedAtMs <= Number(mark));
+    },
+  };
 }
 
-/** revokeUser voids every token of a user issued up to now; kept as long as a token can live. */
-export function revokeUser(store: Store, userId: string, maxTokenLifetimeSeconds: number): Promise<void> {
-  return store.cache.set(userKey(userId), Date.now(), maxTokenLifetimeSeconds + SKEW_MARGIN_SECONDS);
-}
-
-/**
- * isRevoked tells whether a token (by jti and issue time in milliseconds) of this user was revoked.
- * Millisecond precision lets a user deleted, restored and signed in again within one second keep
- * the new token; one issued in the very millisecond of the revocation counts as revoked.
- */
-export async function isRevoked(store: Store, token: { jti: string; sub: string; iatMs: number }): Promise<boolean> {
+/** isRevoked tells whether an access token (its session, user and issue time in ms) was revoked. */
+export async function isRevoked(store: Store, token: { sid: string; sub: string; iatMs: number }): Promise<boolean> {
   return revokedBy(token, await store.cache.getMany(revocationKeys(token)));
 }
 
 /** revocationKeys names the cache keys isRevoked reads, for a caller that reads them in a round trip
  * of its own (the gateway: with its rate limit); revokedBy then decides from their values. */
-export function revocationKeys(token: { jti: string; sub: string }): [string, string] {
-  return [jtiKey(token.jti), userKey(token.sub)];
+export function revocationKeys(token: { sid: string; sub: string }): [string, string] {
+  return [sessionKey(token.sid), userKey(token.sub)];
 }
 
 /** revokedBy decides isRevoked from the values of revocationKeys, read in that order (decoded, or
- * the stored JSON text). */
-export function revokedBy(token: { iatMs: number }, [jtiRevoked, userRevokedAt]: unknown[]): boolean {
-  return jtiRevoked != null || (userRevokedAt != null && token.iatMs <= Number(userRevokedAt));
-}
-
-/** isUserRevoked tells whether a credential of this user issued at issuedAtMs predates revokeUser
- * (refresh tokens check it, so restoring a deleted account doesn't revive its old sessions). */
-export async function isUserRevoked(store: Store, userId: string, issuedAtMs: number): Promise<boolean> {
-  const revokedAt = await store.cache.get<number>(userKey(userId));
-  return revokedAt != null && issuedAtMs <= revokedAt;
+ * the stored JSON text). A token issued in the very millisecond of a mark counts as revoked. */
+export function revokedBy(token: { iatMs: number }, [sessionEnded, userRevokedAt]: unknown[]): boolean {
+  return sessionEnded != null || (userRevokedAt != null && token.iatMs <= Number(userRevokedAt));
 }

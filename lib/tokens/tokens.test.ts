@@ -6,11 +6,13 @@ import { AccessTokenExpiredError, createAccessTokens, MAX_TOKEN_LENGTH } from ".
 const SECRET = "test-jwt-secret-0123456789abcdefghijklmnop";
 const tokens = createAccessTokens({ secret: SECRET, expirationHours: 1 });
 const USER = { id: "0190f0e2-7a4b-7c3d-8e9f-0a1b2c3d4e5f", email: "ada@example.com", role: "user" };
+const SID = "5b0f6f3e-2f59-4c1e-9d3a-8f2b1c4d5e6f";
 
 const now = () => Math.floor(Date.now() / 1000);
 // The jti is a UUIDv7 whose time lies within iat's second, as the auth service issues it.
 const validClaims = (iat = now()): JWTPayload => ({
   sub: USER.id,
+  sid: SID,
   email: USER.email,
   role: "user",
   typ: "access",
@@ -41,11 +43,12 @@ async function rejection(token: unknown): Promise<Error> {
 
 describe("issue", () => {
   test("signs HS256 with an explicit type and every claim the gateway needs", async () => {
-    const issued = await tokens.issue(USER);
+    const issued = await tokens.issue(USER, SID);
     expect(decodeProtectedHeader(issued.token)).toEqual({ alg: "HS256", typ: "at+jwt" });
     const payload = decodeJwt(issued.token);
     expect(payload).toMatchObject({
       sub: USER.id,
+      sid: SID,
       email: USER.email,
       role: "user",
       typ: "access",
@@ -59,7 +62,7 @@ describe("issue", () => {
   });
 
   test("verify returns the claims of an issued token; every token gets its own jti", async () => {
-    const [a, b] = await Promise.all([tokens.issue(USER), tokens.issue({ ...USER, role: "admin" })]);
+    const [a, b] = await Promise.all([tokens.issue(USER, SID), tokens.issue({ ...USER, role: "admin" }, SID)]);
     const claims = await tokens.verify(a.token);
     expect(claims).toMatchObject({ sub: USER.id, email: USER.email, role: "user", jti: a.jti, typ: "access" });
     expect((await tokens.verify(b.token)).role).toBe("admin");
@@ -68,7 +71,7 @@ describe("issue", () => {
 
   test("the jti is a UUIDv7 holding the issue time in milliseconds, within iat's second; verify returns it as iatMs", async () => {
     const before = Date.now();
-    const issued = await tokens.issue(USER);
+    const issued = await tokens.issue(USER, SID);
     const claims = await tokens.verify(issued.token);
     expect(issued.jti).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(claims.iatMs).toBeGreaterThanOrEqual(before);
@@ -77,17 +80,17 @@ describe("issue", () => {
   });
 
   test("refuses to issue for an unknown role, and refuses bad options at creation", async () => {
-    await expect(tokens.issue({ ...USER, role: "root" })).rejects.toThrow();
+    await expect(tokens.issue({ ...USER, role: "root" }, SID)).rejects.toThrow();
     expect(() => createAccessTokens({ secret: "short", expirationHours: 1 })).toThrow(RangeError);
     expect(() => createAccessTokens({ secret: SECRET, expirationHours: 0 })).toThrow(RangeError);
   });
 
   test("a custom issuer and audience are pinned both ways", async () => {
     const other = createAccessTokens({ secret: SECRET, expirationHours: 1, issuer: "other", audience: "other-api" });
-    const token = (await other.issue(USER)).token;
+    const token = (await other.issue(USER, SID)).token;
     expect((await other.verify(token)).sub).toBe(USER.id);
     await rejection(token);
-    await expect(other.verify((await tokens.issue(USER)).token)).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(other.verify((await tokens.issue(USER, SID)).token)).rejects.toBeInstanceOf(UnauthenticatedError);
   });
 });
 
@@ -103,7 +106,7 @@ describe("verify rejects with Unauthenticated", () => {
 
   test("an unsecured alg: none token, and a none token carrying the real token's claims", async () => {
     await rejection(new UnsecuredJWT(validClaims()).encode());
-    const real = await tokens.issue(USER);
+    const real = await tokens.issue(USER, SID);
     const [, payload] = real.token.split(".");
     const header = base64url.encode(JSON.stringify({ alg: "none", typ: "at+jwt" }));
     await rejection(`${header}.${payload}.`);
@@ -140,14 +143,15 @@ describe("verify rejects with Unauthenticated", () => {
     expect((await tokens.verify(await forge({ ...claims, jti: Bun.randomUUIDv7("hex", iatMs + 999) }))).iatMs).toBe(iatMs + 999);
   });
 
-  test.each(["sub", "email", "role", "jti", "iat", "exp", "typ", "iss", "aud"])("a token without the %s claim", async (claim) => {
+  test.each(["sub", "sid", "email", "role", "jti", "iat", "exp", "typ", "iss", "aud"])("a token without the %s claim", async (claim) => {
     const claims = validClaims();
     delete claims[claim];
     await rejection(await forge(claims));
   });
 
-  test("claims of the wrong type or value (role, sub, exp)", async () => {
+  test("claims of the wrong type or value (role, sid, sub, exp)", async () => {
     await rejection(await forge({ ...validClaims(), role: "root" }));
+    await rejection(await forge({ ...validClaims(), sid: "not-a-session" }));
     // Deliberately ill-typed claims, as a foreign issuer could send them.
     await rejection(await forge({ ...validClaims(), sub: 42 } as unknown as JWTPayload));
     await rejection(await forge({ ...validClaims(), exp: "tomorrow" } as unknown as JWTPayload));
@@ -165,7 +169,7 @@ describe("verify rejects with Unauthenticated", () => {
   });
 
   test("a truncated or tampered token", async () => {
-    const { token } = await tokens.issue(USER);
+    const { token } = await tokens.issue(USER, SID);
     await rejection(token.slice(0, -5));
     await rejection(token.slice(0, token.lastIndexOf(".")));
     const [header, payload, signature] = token.split(".");

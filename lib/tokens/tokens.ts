@@ -19,13 +19,15 @@ const ALG = "HS256";
 // RFC 9068's media type for JWT access tokens, in the header (RFC 8725 §3.11 explicit typing);
 // the `typ` claim says the same inside the signed payload.
 const HEADER_TYP = "at+jwt";
-const REQUIRED_CLAIMS = ["sub", "email", "role", "jti", "iat", "exp", "typ"];
+const REQUIRED_CLAIMS = ["sub", "sid", "email", "role", "jti", "iat", "exp", "typ"];
 
 export type Role = z.output<typeof roleSchema>;
 
 /** AccessClaims are the verified claims of an access token (times in seconds since the epoch). */
 export type AccessClaims = {
   sub: string;
+  /** sid is the session (refresh-token family) the token was issued in: ending it voids the token. */
+  sid: string;
   email: string;
   role: Role;
   jti: string;
@@ -42,7 +44,8 @@ export type IssuedToken = { token: string; jti: string; expiresIn: number; expir
 export type AccessTokens = {
   /** lifetimeSeconds is how long every issued token lives. */
   readonly lifetimeSeconds: number;
-  issue(user: { id: string; email: string; role: string }): Promise<IssuedToken>;
+  /** issue signs a token for the user in session sid, issued strictly after notBeforeMs when given. */
+  issue(user: { id: string; email: string; role: string }, sid: string, notBeforeMs?: number): Promise<IssuedToken>;
   /** verify returns the claims or throws UnauthenticatedError (AccessTokenExpiredError when expired). */
   verify(token: unknown): Promise<AccessClaims>;
 };
@@ -65,11 +68,14 @@ export class AccessTokenExpiredError extends UnauthenticatedError {
 
 // Lower-case, as Bun.randomUUIDv7 writes it: one spelling per token.
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+// Session ids are random UUIDs (crypto.randomUUID).
+export const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const uuidV7Millis = (uuid: string) => Number.parseInt(uuid.slice(0, 8) + uuid.slice(9, 13), 16);
 
 const claimsSchema = z
   .object({
     sub: z.string().min(1).max(128),
+    sid: z.string().regex(SESSION_ID),
     email: z.string().min(3).max(320),
     role: roleSchema,
     jti: z.string().regex(UUID_V7),
@@ -113,13 +119,16 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
 
   return {
     lifetimeSeconds,
-    async issue(user) {
+    async issue(user, sid, notBeforeMs) {
       const role = roleSchema.parse(user.role);
+      if (!SESSION_ID.test(sid)) throw new RangeError("sid must be a session id (a UUID)");
+      // A revocation at notBeforeMs voids tokens issued up to and including that millisecond.
+      while (notBeforeMs !== undefined && Date.now() <= notBeforeMs) await Bun.sleep(1);
       const issuedAtMs = Date.now();
       const jti = Bun.randomUUIDv7("hex", issuedAtMs);
       const iat = Math.floor(issuedAtMs / 1000);
       const exp = iat + lifetimeSeconds;
-      const token = await new SignJWT({ email: user.email, role, typ: "access" })
+      const token = await new SignJWT({ sid, email: user.email, role, typ: "access" })
         .setProtectedHeader({ alg: ALG, typ: HEADER_TYP })
         .setSubject(user.id)
         .setIssuer(issuer)

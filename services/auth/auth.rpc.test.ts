@@ -4,7 +4,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { AuthService, LoginResponseSchema, RegisterResponseSchema } from "../../gen/auth/v1/auth_pb.ts";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { inProcessTransport, silentLog, startTestUserService, type TestUserService } from "../../test/services.ts";
+import { inProcessTransport, silentLog, startTestUserService, UNLIMITED_AUTH_LIMITS, type TestUserService } from "../../test/services.ts";
 import { authRoutes } from "./auth.rpc.ts";
 import { createAuthDeps, type AuthServiceOptions } from "./service.ts";
 import type { Hasher } from "./passwords.ts";
@@ -37,6 +37,7 @@ async function authClient(overrides: Partial<AuthServiceOptions> = {}) {
     jwt: { secret: JWT_SECRET, expirationHours: 1 },
     refreshTokenTtlDays: 30,
     refreshReuseGraceSeconds: GRACE_SECONDS,
+    limits: UNLIMITED_AUTH_LIMITS,
     passwords: { hasher: spyHasher },
     ...overrides,
   });

@@ -1,43 +1,113 @@
-// The RPC edge of auth.v1.AuthService: validates and normalizes requests, maps results to proto.
-// Domain errors become Connect codes in errorInterceptor (lib/rpc/errors.ts).
-import type { ConnectRouter } from "@connectrpc/connect";
+// The RPC edge of auth.v1.AuthService: validates and normalizes requests, names the client a call
+// comes from, maps results to proto. Domain errors become Connect codes in errorInterceptor
+// (lib/rpc/errors.ts).
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
-import { check, email, name, password } from "../../lib/validation.ts";
+import { callerKey } from "../../lib/rpc/callers.ts";
+import { peerKey } from "../../lib/rpc/peer.ts";
+import { SESSION_ID } from "../../lib/tokens/tokens.ts";
+import { check, email, name, password, role, userId } from "../../lib/validation.ts";
 import * as auth from "./auth.ts";
-import type { AuthDeps, Session } from "./auth.ts";
+import type { AuthDeps, Session, SessionClient } from "./auth.ts";
 
 // Login checks a password against what is stored, so it enforces only the upper bound: an
 // over-long one is refused before any hashing.
 const loginPassword = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
+const sessionId = z.string().regex(SESSION_ID, "must be a session id");
+
+/** CLIENT_IP_HEADER and CLIENT_USER_AGENT_HEADER name the client behind the gateway; believed only from the gateway. */
+export const CLIENT_IP_HEADER = "x-client-ip";
+export const CLIENT_USER_AGENT_HEADER = "x-client-user-agent";
 
 /** authRoutes registers AuthService over deps. */
 export function authRoutes(deps: AuthDeps) {
   return (router: ConnectRouter) =>
     router.service(AuthService, {
-      register: async (req) =>
+      register: async (req, ctx) =>
         toTokenResponse(
-          await auth.register(deps, {
-            email: check("email", email, req.email),
-            password: check("password", password, req.password),
-            name: check("name", name, req.name),
-          }),
+          await auth.register(
+            deps,
+            {
+              email: check("email", email, req.email),
+              password: check("password", password, req.password),
+              name: check("name", name, req.name),
+            },
+            clientOf(ctx),
+          ),
         ),
-      login: async (req) =>
+      login: async (req, ctx) =>
         toTokenResponse(
-          await auth.login(deps, { email: check("email", email, req.email), password: check("password", loginPassword, req.password) }),
+          await auth.login(
+            deps,
+            { email: check("email", email, req.email), password: check("password", loginPassword, req.password) },
+            clientOf(ctx),
+          ),
         ),
       verifyToken: async (req) => {
         const claims = await auth.verifyToken(deps, req.token);
-        return { userId: claims.sub, email: claims.email, role: claims.role, expiresAt: BigInt(claims.exp), jti: claims.jti };
+        return {
+          userId: claims.sub,
+          email: claims.email,
+          role: claims.role,
+          expiresAt: BigInt(claims.exp),
+          jti: claims.jti,
+          sessionId: claims.sid,
+        };
       },
-      refreshToken: async (req) => toTokenResponse(await auth.refresh(deps, req.refreshToken)),
+      refreshToken: async (req, ctx) => toTokenResponse(await auth.refresh(deps, req.refreshToken, clientOf(ctx))),
       hashPassword: async (req) => ({ passwordHash: await deps.passwords.hash(check("password", password, req.password)) }),
       logout: async (req) => {
         await auth.logout(deps, { accessToken: req.accessToken, refreshToken: req.refreshToken });
         return {};
       },
+      updateAccount: async (req, ctx) => {
+        const { user, tokens } = await auth.updateAccount(
+          deps,
+          {
+            userId: check("user_id", userId, req.userId),
+            name: req.name === undefined ? undefined : check("name", name, req.name),
+            email: req.email === undefined ? undefined : check("email", email, req.email),
+            role: req.role === undefined ? undefined : check("role", role, req.role),
+            password: req.password === undefined ? undefined : check("password", password, req.password),
+            currentPassword: req.currentPassword === undefined ? undefined : check("current_password", loginPassword, req.currentPassword),
+            keepSessionId: req.keepSessionId === "" ? "" : check("keep_session_id", sessionId, req.keepSessionId),
+          },
+          clientOf(ctx),
+        );
+        return { user, tokens: tokens && { ...tokens, tokenType: "Bearer", expiresIn: BigInt(tokens.expiresIn) } };
+      },
+      listSessions: async (req) => {
+        const current = req.currentSessionId;
+        const sessions = await auth.listSessions(deps, check("user_id", userId, req.userId));
+        return {
+          sessions: sessions.map((s) => ({
+            id: s.id,
+            createdAt: new Date(s.createdAt).toISOString(),
+            lastUsedAt: new Date(s.lastUsedAt).toISOString(),
+            userAgent: s.userAgent,
+            ip: s.ip,
+            current: s.id === current,
+          })),
+        };
+      },
+      endSessions: async (req) => {
+        const sid = req.sessionId === "" ? "" : check("session_id", sessionId, req.sessionId);
+        await auth.endSessions(deps, check("user_id", userId, req.userId), sid);
+        return {};
+      },
     });
+}
+
+// The gateway names the client it resolved (X-Forwarded-For behind trusted proxies); anyone else is
+// the connection's own peer, whatever headers it sends.
+function clientOf(ctx: HandlerContext): SessionClient {
+  if (ctx.values.get(callerKey) === "gateway") {
+    const ip = ctx.requestHeader.get(CLIENT_IP_HEADER) ?? "";
+    return { ip: isIP(ip) ? ip : "", userAgent: ctx.requestHeader.get(CLIENT_USER_AGENT_HEADER) ?? "" };
+  }
+  return { ip: ctx.values.get(peerKey), userAgent: ctx.requestHeader.get("user-agent") ?? "" };
 }
 
 function toTokenResponse(session: Session) {
@@ -47,5 +117,6 @@ function toTokenResponse(session: Session) {
     refreshToken: session.refreshToken,
     tokenType: "Bearer",
     expiresIn: BigInt(session.expiresIn),
+    sessionId: session.sessionId,
   };
 }

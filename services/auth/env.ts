@@ -5,6 +5,10 @@ import { acceptedCredentials, callerSecrets, credentialEnv, credentialsRequiredI
 import { devSecret } from "../../lib/config/secrets.ts";
 import { callersOf } from "../../lib/rpc/callers.ts";
 import { accessTokenEnv } from "../../lib/tokens/tokens.ts";
+import { addressPrefixEnv, addressPrefixes } from "../../lib/client-address.ts";
+import type { LimitOptions } from "./limits.ts";
+
+const count = (message: string) => z.coerce.number(message).int(message).positive(message);
 
 export const authEnvSchema = z.object({
   ...commonEnv,
@@ -14,7 +18,11 @@ export const authEnvSchema = z.object({
   ...serverHostEnv,
   ...accessTokenEnv,
   ...shutdownEnv,
-  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().positive("must be a positive number of days").max(365, "must be at most 365").default(30),
+  ...addressPrefixEnv,
+  RATE_LIMIT_AUTH_REQUESTS: count("must be a positive whole number").default(10),
+  RATE_LIMIT_AUTH_WINDOW_SECONDS: count("must be a positive whole number of seconds").default(60),
+  LOGIN_ATTEMPTS_PER_ACCOUNT: count("must be a positive whole number").default(5),
+  LOGIN_ACCOUNT_WINDOW_SECONDS: count("must be a positive whole number of seconds").default(900),
   REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.coerce.number().min(0, "must not be negative").max(60, "must be at most 60").default(10),
   USER_SERVICE_URL: z
     .string()
@@ -43,5 +51,10 @@ export function loadAuthEnv(env: Record<string, string | undefined> = process.en
     /** credential is what this service presents to the user service. */
     credential: callerSecrets(parsed, [SELF, ...CALLERS])[SELF],
     credentials: acceptedCredentials(parsed, CALLERS),
+    limits: {
+      perAddress: { max: parsed.RATE_LIMIT_AUTH_REQUESTS, windowSeconds: parsed.RATE_LIMIT_AUTH_WINDOW_SECONDS },
+      perAccount: { max: parsed.LOGIN_ATTEMPTS_PER_ACCOUNT, windowSeconds: parsed.LOGIN_ACCOUNT_WINDOW_SECONDS },
+      prefixes: addressPrefixes(parsed),
+    } satisfies LimitOptions,
   };
 }

@@ -83,7 +83,7 @@ describe("auth-service binary over gRPC (grpc-js)", () => {
   });
 });
 
-describe("HashPassword: only for the gateway and operators", () => {
+describe("HashPassword: only for operators", () => {
   const hashPassword = method("HashPassword");
   const as = (secret?: string) => {
     const metadata = new grpc.Metadata();
@@ -101,10 +101,35 @@ describe("HashPassword: only for the gateway and operators", () => {
     expect(await hash("not-a-credential-0123456789abcdef0123")).toBe("UNAUTHENTICATED");
   });
 
-  test("the auth service's own secret means nothing here (UNAUTHENTICATED); the gateway's and an operator's: an Argon2id hash", async () => {
+  test("the auth service's own secret means nothing here (UNAUTHENTICATED); the gateway's is refused; an operator's: an Argon2id hash", async () => {
     expect(await hash(CREDENTIALS.AUTH_SERVICE_TOKEN)).toBe("UNAUTHENTICATED");
-    expect(await hash(CREDENTIALS.GATEWAY_TOKEN)).toStartWith("$argon2id$");
+    expect(await hash(CREDENTIALS.GATEWAY_TOKEN)).toBe("PERMISSION_DENIED");
     expect(await hash(CREDENTIALS.OPERATOR_TOKEN)).toStartWith("$argon2id$");
+  });
+});
+
+// Last: it spends this address's login budget (10 a minute by default) for the rest of the file.
+describe("Login limits over gRPC, straight to the service port", () => {
+  test("a Login flood from one address gets RESOURCE_EXHAUSTED with retry-after, whatever x-client-ip it claims", async () => {
+    const spoofed = new grpc.Metadata();
+    spoofed.set("x-client-ip", "198.51.100.99"); // believed only with the gateway's credential
+    const attempt = (i: number) =>
+      grpcJsUnary(
+        client,
+        login,
+        { email: `flood-${i}@example.com`, password: "wrong password" },
+        { metadata: spoofed, deadlineMs: 10_000 },
+      ).then(
+        () => ({ code: grpc.status.OK, retryAfter: undefined }),
+        (error: grpc.ServiceError) => ({ code: error.code, retryAfter: error.metadata.get("retry-after")[0] }),
+      );
+    const results = [];
+    for (let i = 0; i < 12; i++) results.push(await attempt(i));
+    const exhausted = results.filter((r) => r.code === grpc.status.RESOURCE_EXHAUSTED);
+    expect(exhausted.length).toBeGreaterThanOrEqual(2);
+    expect(results.every((r) => r.code === grpc.status.UNAUTHENTICATED || r.code === grpc.status.RESOURCE_EXHAUSTED)).toBe(true);
+    expect(Number(exhausted[0]!.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(results.at(-1)!.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 });
 

@@ -29,6 +29,7 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     jwt: { secret: env.JWT_SECRET, expirationHours: env.JWT_EXPIRATION_HOURS, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
     refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
     refreshReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
+    limits: env.limits,
     host: env.SERVER_HOST,
     port,
     internalPort: env.AUTH_SERVICE_INTERNAL_PORT,

@@ -10,9 +10,11 @@ import { errorInterceptor } from "../../lib/rpc/errors.ts";
 import { inProcessTransport } from "../../lib/rpc/in-process.ts";
 import { probeDependency } from "../../lib/rpc/probe.ts";
 import { startRpcServer, type RpcServer } from "../../lib/rpc/server.ts";
+import { createRevocations } from "../../lib/tokens/revocation.ts";
 import { createAccessTokens, type AccessTokenOptions } from "../../lib/tokens/tokens.ts";
 import { authRoutes } from "./auth.rpc.ts";
 import type { AuthDeps } from "./auth.ts";
+import { createLimits, type LimitOptions } from "./limits.ts";
 import { createPasswords, type PasswordOptions } from "./passwords.ts";
 import { createRefreshTokens } from "./refresh.ts";
 
@@ -26,6 +28,8 @@ export type AuthServiceOptions = {
   jwt: AccessTokenOptions;
   refreshTokenTtlDays: number;
   refreshReuseGraceSeconds?: number;
+  /** limits are the login and register limits, per client network and per account (limits.ts). */
+  limits: LimitOptions;
   /** passwords tunes hashing (tests: a smaller bound); production uses the defaults. */
   passwords?: PasswordOptions;
   host: string;
@@ -43,13 +47,21 @@ export async function createAuthDeps(
   options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs" | "shutdownTimeoutMs" | "credentials">,
 ): Promise<AuthDeps> {
   const { store, log } = options;
+  const tokens = createAccessTokens(options.jwt);
+  const revocations = createRevocations(store, {
+    accessSeconds: tokens.lifetimeSeconds,
+    refreshSeconds: options.refreshTokenTtlDays * 86_400,
+  });
   return {
     users: options.users,
     store,
     log,
-    tokens: createAccessTokens(options.jwt),
+    tokens,
+    revocations,
+    limits: createLimits(store, options.limits),
     refresh: createRefreshTokens({
       store,
+      revocations,
       log,
       secret: options.jwt.secret,
       ttlDays: options.refreshTokenTtlDays,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // user-service: owns the users table; serves user.v1.UserService (gRPC, gRPC-Web, Connect).
 import { runCommands, serveCommand } from "../../lib/cli.ts";
+import { tokenLifetimes } from "../../lib/config/config.ts";
 import { storeFromEnv } from "../../lib/redis/index.ts";
 import { openDatabase } from "../../lib/db/database.ts";
 import { pgliteDir } from "../../lib/db/env.ts";
@@ -30,7 +31,7 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     port,
     internalPort: env.USER_SERVICE_INTERNAL_PORT,
     credentials: env.credentials,
-    tokenLifetimeSeconds: env.JWT_EXPIRATION_HOURS * 3600,
+    lifetimes: tokenLifetimes(env),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   console.log(

@@ -9,6 +9,7 @@ import { errorInterceptor } from "../../lib/rpc/errors.ts";
 import { inProcessTransport } from "../../lib/rpc/in-process.ts";
 import { probeDependency } from "../../lib/rpc/probe.ts";
 import { startRpcServer, type RpcServer } from "../../lib/rpc/server.ts";
+import { createRevocations, type Lifetimes } from "../../lib/tokens/revocation.ts";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
 import { userRoutes } from "./user.rpc.ts";
 
@@ -22,7 +23,8 @@ export type UserServiceOptions = {
   internalPort?: number;
   /** credentials are the secrets each caller may present (lib/rpc/callers.ts decides what it may call). */
   credentials: CallerCredentials;
-  tokenLifetimeSeconds: number;
+  /** lifetimes are how long tokens live: revocation marks are kept as long (lib/config/config.ts tokenLifetimes). */
+  lifetimes: Lifetimes;
   /** healthProbeMs is how often the database is pinged for health; default 5 s. */
   healthProbeMs?: number;
   /** shutdownTimeoutMs is how long close() waits for in-flight calls; default 10 s. */
@@ -34,7 +36,7 @@ export async function startUserService(options: UserServiceOptions) {
   const { db, store, log } = options;
   await db.ping();
   await db.withSql((sql) => migrateUp(sql, (name) => log.info("applied migration", { migration: name })));
-  const routes = userRoutes({ prisma: db.prisma, cache: store, log, tokenLifetimeSeconds: options.tokenLifetimeSeconds });
+  const routes = userRoutes({ prisma: db.prisma, cache: store, log, revocations: createRevocations(store, options.lifetimes) });
   const authorize = authorizeCallers(options.credentials);
   const server: RpcServer = await startRpcServer({
     host: options.host,

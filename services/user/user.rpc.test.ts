@@ -3,10 +3,10 @@ import { codeOf, errorOf } from "../../test/rpc.ts";
 import { Code, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
 import { toBinary } from "@bufbuild/protobuf";
 import { ListUsersResponseSchema, UserResponseSchema, UserService, UserState } from "../../gen/user/v1/user_pb.ts";
-import { inProcessTransport, startTestUserService, TEST_CREDENTIALS, type TestUserService } from "../../test/services.ts";
+import { inProcessTransport, startTestUserService, TEST_CREDENTIALS, TEST_LIFETIMES, type TestUserService } from "../../test/services.ts";
 import { authorizeCallers, sendCredential } from "../../lib/rpc/callers.ts";
 import { errorInterceptor } from "../../lib/rpc/errors.ts";
-import { isUserRevoked } from "../../lib/tokens/revocation.ts";
+import { createRevocations } from "../../lib/tokens/revocation.ts";
 
 let svc: TestUserService;
 beforeAll(async () => {
@@ -17,6 +17,7 @@ afterAll(() => svc.close());
 const HASH = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g";
 let n = 0;
 const uniqueEmail = () => `user${++n}-${crypto.randomUUID().slice(0, 6)}@example.com`;
+const revocations = () => createRevocations(svc.store, TEST_LIFETIMES);
 const create = (email = uniqueEmail(), name = "Ada") => svc.users.createUser({ email, passwordHash: HASH, name });
 
 describe("CreateUser", () => {
@@ -86,7 +87,10 @@ describe("reads", () => {
     expect((await svc.users.getUser({ id: user.id })).name).toBe("Upper"); // the update cleared the cached copy
     expect((await svc.users.deleteUser({ id: upper })).success).toBe(true);
     expect(await codeOf(svc.users.getUser({ id: user.id }))).toBe(Code.NotFound);
-    expect(await isUserRevoked(svc.store, user.id, Date.parse(user.createdAt))).toBe(true); // keyed by the canonical id
+    // keyed by the canonical id
+    expect(await revocations().sessionEnded({ sid: crypto.randomUUID(), userId: user.id, issuedAtMs: Date.parse(user.createdAt) })).toBe(
+      true,
+    );
     expect((await svc.users.restoreUser({ id: upper })).id).toBe(user.id);
     expect((await svc.users.hardDeleteUser({ id: upper })).success).toBe(true);
     expect(await codeOf(svc.users.getUser({ id: user.id, includeDeleted: true }))).toBe(Code.NotFound);

@@ -56,3 +56,12 @@ export async function hardDelete(db: Db, id: string): Promise<boolean> {
   const { count } = await db.user.deleteMany({ where: { id } });
   return count > 0;
 }
+
+/** lockActiveAdmins locks the active admins' rows until the transaction ends and answers their ids:
+ * two admins demoting each other at once are serialized, and the second sees the first's change. */
+export async function lockActiveAdmins(db: Db): Promise<string[]> {
+  const rows = await db.$queryRaw<
+    { id: string }[]
+  >`SELECT id::text AS id FROM users WHERE role = 'admin' AND deleted_at IS NULL FOR UPDATE`;
+  return rows.map((row) => row.id);
+}

@@ -1,11 +1,12 @@
 // The user service's rules: validation and normalization, soft-delete semantics, the read-through
-// cache, and revoking a deleted user's tokens. Queries live in user.store.ts.
+// cache, the last active admin, and voiding a user's tokens when the user changes. Queries live in
+// user.store.ts.
 import type { PrismaClient, User } from "../../gen/prisma/client.ts";
 import type { Store } from "../../lib/redis/types.ts";
 import { isUniqueViolation } from "../../lib/db/errors.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
-import { revokeUser } from "../../lib/tokens/revocation.ts";
+import type { Revocations } from "../../lib/tokens/revocation.ts";
 import * as userCache from "./user.cache.ts";
 import * as store from "./user.store.ts";
 
@@ -13,8 +14,8 @@ export type UserDeps = {
   prisma: PrismaClient;
   cache: Store;
   log: Logger;
-  /** How long an access token can live: a deleted user's tokens stay revoked that long. */
-  tokenLifetimeSeconds: number;
+  /** revocations voids a changed or deleted user's tokens (lib/tokens/revocation.ts). */
+  revocations: Revocations;
 };
 
 /** PublicUser is a user without the password hash: what every public RPC returns and the cache holds. */
@@ -78,45 +79,93 @@ export async function createUser(
   return toPublic(user);
 }
 
-/** updateUser changes the given fields of an active user; a deleted user is refused. */
+/** updateUser changes the given fields of an active user; a deleted user is refused. A new role or
+ * email voids the user's access tokens, a new password hash also ends every session; the caller
+ * (the auth service) starts the session that made the change again. */
 export async function updateUser(
   deps: UserDeps,
   id: string,
   patch: { name?: string; email?: string; role?: "user" | "admin"; passwordHash?: string },
 ): Promise<PublicUser> {
+  let voids: Voids = null;
   const user = await deps.prisma.$transaction(async (tx) => {
     const existing = await store.findById(tx, id, true);
     if (!existing) throw notFound(id);
     if (existing.deletedAt) throw new FailedPreconditionError(`user ${id} is deleted: restore it before updating`);
-    return uniqueEmail(patch.email ?? existing.email, store.update(tx, id, patch));
+    if (existing.role === "admin" && patch.role === "user") await keepAnAdmin(tx, id, "demoted");
+    const updated = await uniqueEmail(patch.email ?? existing.email, store.update(tx, id, patch));
+    voids =
+      patch.passwordHash !== undefined ? "sessions" : updated.email !== existing.email || updated.role !== existing.role ? "access" : null;
+    await revoke(deps, id, voids);
+    return updated;
   });
   await cacheInvalidate(deps, id);
+  await revoke(deps, id, voids);
   return toPublic(user);
 }
 
-/** deleteUser soft-deletes an active user and revokes their tokens. */
+/** deleteUser soft-deletes an active user and ends every session of theirs. */
 export async function deleteUser(deps: UserDeps, id: string): Promise<void> {
-  const user = await store.softDelete(deps.prisma, id);
-  if (!user) throw notFound(id);
-  await Promise.all([cacheInvalidate(deps, id), revokeTokens(deps, id)]);
+  await deps.prisma.$transaction(async (tx) => {
+    const existing = await store.findById(tx, id);
+    if (!existing) throw notFound(id);
+    if (existing.role === "admin") await keepAnAdmin(tx, id, "deleted");
+    if (!(await store.softDelete(tx, id))) throw notFound(id);
+    await revoke(deps, id, "sessions");
+  });
+  await cacheInvalidate(deps, id);
+  await revoke(deps, id, "sessions");
 }
 
-/** restoreUser clears deleted_at; refused when an active user now holds the email. */
+/** restoreUser clears deleted_at; refused when an active user now holds the email. Tokens issued
+ * before the restore stay void. */
 export async function restoreUser(deps: UserDeps, id: string): Promise<PublicUser> {
+  let restored = false;
   const user = await deps.prisma.$transaction(async (tx) => {
     const existing = await store.findById(tx, id, true);
     if (!existing) throw notFound(id);
     if (!existing.deletedAt) return existing;
-    return uniqueEmail(existing.email, store.update(tx, id, { deletedAt: null }), "restore: ");
+    const updated = await uniqueEmail(existing.email, store.update(tx, id, { deletedAt: null }), "restore: ");
+    restored = true;
+    await revoke(deps, id, "access");
+    return updated;
   });
   await cacheInvalidate(deps, id);
+  if (restored) await revoke(deps, id, "access");
   return toPublic(user);
 }
 
-/** hardDeleteUser removes the row for good, deleted or not, and revokes the user's tokens. */
+/** hardDeleteUser removes the row for good, deleted or not, and ends every session of the user. */
 export async function hardDeleteUser(deps: UserDeps, id: string): Promise<void> {
-  if (!(await store.hardDelete(deps.prisma, id))) throw notFound(id);
-  await Promise.all([cacheInvalidate(deps, id), revokeTokens(deps, id)]);
+  await deps.prisma.$transaction(async (tx) => {
+    const existing = await store.findById(tx, id, true);
+    if (!existing) throw notFound(id);
+    if (existing.role === "admin" && !existing.deletedAt) await keepAnAdmin(tx, id, "deleted");
+    if (!(await store.hardDelete(tx, id))) throw notFound(id);
+    await revoke(deps, id, "sessions");
+  });
+  await cacheInvalidate(deps, id);
+  await revoke(deps, id, "sessions");
+}
+
+// What a change voids: the user's access tokens, or every session too.
+type Voids = "access" | "sessions" | null;
+
+// Called twice per change. Inside the transaction, before the commit: if the mark can't be written
+// (Redis down → CacheUnavailableError → Unavailable), the change rolls back and isn't reported
+// done. After the commit: a token the auth service signed while the change committed, from the
+// user as they were, is voided too (and that write failing answers Unavailable, never success).
+async function revoke(deps: UserDeps, id: string, voids: Voids): Promise<void> {
+  if (voids === "sessions") await deps.revocations.endAllSessions(id);
+  else if (voids === "access") await deps.revocations.voidAccessTokens(id);
+}
+
+// The last active admin can't be demoted or deleted: nobody could administer users any more.
+async function keepAnAdmin(tx: Parameters<typeof store.lockActiveAdmins>[0], id: string, what: string): Promise<void> {
+  const admins = await store.lockActiveAdmins(tx);
+  if (admins.length <= 1 && admins.includes(id)) {
+    throw new FailedPreconditionError(`user ${id} is the last active admin and can't be ${what}: make another user admin first`);
+  }
 }
 
 const notFound = (id: string) => new NotFoundError(`no user with id ${id}`);
@@ -163,12 +212,4 @@ async function cacheWrite(deps: UserDeps, user: PublicUser): Promise<void> {
 
 async function cacheInvalidate(deps: UserDeps, id: string): Promise<void> {
   await userCache.invalidate(deps.cache, id).catch((error: unknown) => deps.log.warn("user cache invalidation failed", { error }));
-}
-
-// The row is already deleted: failing the call now would only make the client retry into NotFound.
-// While Redis is down the gateway denies every rate-limited request anyway (fail closed).
-async function revokeTokens(deps: UserDeps, id: string): Promise<void> {
-  await revokeUser(deps.cache, id, deps.tokenLifetimeSeconds).catch((error: unknown) =>
-    deps.log.error("could not revoke a deleted user's tokens", { userId: id, error }),
-  );
 }

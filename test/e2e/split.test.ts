@@ -292,8 +292,8 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
 
     test("each caller may use only its methods (PERMISSION_DENIED, whether or not the user exists); the operator all", async () => {
       const allowed = {
-        gateway: ["getUser", "listUsers", "updateUser", "deleteUser", "restoreUser"],
-        auth: ["getUser", "createUser", "getUserByEmailInternal", "getUserByEmailInternalWithDeleted"],
+        gateway: ["getUser", "listUsers", "deleteUser", "restoreUser"],
+        auth: ["getUser", "createUser", "updateUser", "getUserByEmailInternal", "getUserByEmailInternalWithDeleted"],
       };
       const secrets = { gateway: CREDENTIALS.GATEWAY_TOKEN, auth: CREDENTIALS.AUTH_SERVICE_TOKEN };
       const unknown = { id: crypto.randomUUID(), email: uniqueEmail("nobody"), pageSize: 1 };

@@ -24,7 +24,7 @@ export function connectionRefused(url: string): Promise<boolean> {
 }
 
 /** HealthJson is the gateway's /health body: the reference's shape. */
-export type HealthJson = { status: "healthy" | "degraded"; services: Record<string, { status: "healthy" | "unhealthy"; error?: string }> };
+export type HealthJson = { status: "healthy" | "degraded"; services: Record<string, { status: "healthy" | "unhealthy" }> };
 
 /** health reads a gateway's /health as status and body. */
 export async function health(base: string): Promise<{ status: number; body: HealthJson }> {

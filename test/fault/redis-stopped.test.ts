@@ -54,9 +54,8 @@ describe.skipIf(!redisServerBinary)("combined serve with Redis stopped", () => {
     });
     expect(body).toEqual({
       status: "degraded",
-      services: { redis: { status: "unhealthy", error: expect.any(String) }, auth: expect.any(Object), user: { status: "healthy" } },
+      services: { redis: { status: "unhealthy" }, auth: expect.any(Object), user: { status: "healthy" } },
     });
-    expect(body.services.redis?.error).not.toBe("");
     // The auth service needs the store too: its own probe (every 5 s) turns it NOT_SERVING.
     const later = await within(AUTH_PROBE_MS + 2000, "auth unhealthy", async () => {
       const current = await health(app.url);
@@ -68,8 +67,8 @@ describe.skipIf(!redisServerBinary)("combined serve with Redis stopped", () => {
       body: {
         status: "degraded",
         services: {
-          redis: { status: "unhealthy", error: expect.any(String) },
-          auth: { status: "unhealthy", error: "auth.v1.AuthService is NOT_SERVING" },
+          redis: { status: "unhealthy" },
+          auth: { status: "unhealthy" },
           user: { status: "healthy" },
         },
       },

@@ -125,11 +125,14 @@ describe("post /auth/logout", () => {
     await expectProblem(await post("/auth/refresh", { refresh_token: session.refresh_token }), 401);
   });
 
-  test("without a body revokes only the access token", async () => {
+  test("without a body ends the whole session: its refresh token too, and no other session", async () => {
     const session = await stack.register();
+    const other = await stack.login(session.user.email);
     expect((await stack.fetch("/auth/logout", { method: "POST", headers: bearer(session) })).status).toBe(204);
     await expectProblem(await stack.fetch("/users/me", { headers: bearer(session) }), 401);
-    expect((await post("/auth/refresh", { refresh_token: session.refresh_token })).status).toBe(200);
+    await expectProblem(await post("/auth/refresh", { refresh_token: session.refresh_token }), 401);
+    expect((await stack.fetch("/users/me", { headers: bearer(other) })).status).toBe(200);
+    expect((await post("/auth/refresh", { refresh_token: other.refresh_token })).status).toBe(200);
   });
 
   test("requires a bearer token", async () => {

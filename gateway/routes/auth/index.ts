@@ -4,7 +4,8 @@ import type { MiddlewareHandler } from "hono";
 import { jsonBody } from "../../middleware/json-body.ts";
 import { rateLimit } from "../../middleware/rate-limit.ts";
 import { createRouter } from "../../validation.ts";
-import { tokenJson } from "../wire.ts";
+import { clientOf } from "../client.ts";
+import { sessionsJson, tokenJson } from "../wire.ts";
 import * as routes from "./routes.ts";
 
 /** authApi is the /auth group: no-store answers, the auth rate limit and 16 KiB JSON bodies on every route. */
@@ -22,20 +23,35 @@ export function authApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
 
   app.openapi(routes.register, async (c) => {
     const body = c.req.valid("json");
-    return c.json(tokenJson(await deps.auth.register(body)), 201);
+    return c.json(tokenJson(await deps.auth.register(body, clientOf(c))), 201);
   });
 
-  app.openapi(routes.login, async (c) => c.json(tokenJson(await deps.auth.login(c.req.valid("json"))), 200));
+  app.openapi(routes.login, async (c) => c.json(tokenJson(await deps.auth.login(c.req.valid("json"), clientOf(c))), 200));
 
   app.openapi(routes.refresh, async (c) => {
     const { refresh_token } = c.req.valid("json");
-    return c.json(tokenJson(await deps.auth.refreshToken({ refreshToken: refresh_token })), 200);
+    return c.json(tokenJson(await deps.auth.refreshToken({ refreshToken: refresh_token }, clientOf(c))), 200);
   });
 
-  // Logout alone needs a token: the one it revokes.
+  // The routes below act on the caller's own sessions: they need its token.
   app.openapi({ ...routes.logout, middleware: [authenticate] }, async (c) => {
     const { refresh_token } = c.req.valid("json");
     await deps.auth.logout({ accessToken: c.get("rawToken"), refreshToken: refresh_token ?? "" });
+    return c.body(null, 204);
+  });
+
+  app.openapi({ ...routes.logoutAll, middleware: [authenticate] }, async (c) => {
+    await deps.auth.endSessions({ userId: c.get("auth").sub, sessionId: "" });
+    return c.body(null, 204);
+  });
+
+  app.openapi({ ...routes.listSessions, middleware: [authenticate] }, async (c) => {
+    const { sub, sid } = c.get("auth");
+    return c.json(sessionsJson(await deps.auth.listSessions({ userId: sub, currentSessionId: sid })), 200);
+  });
+
+  app.openapi({ ...routes.endSession, middleware: [authenticate] }, async (c) => {
+    await deps.auth.endSessions({ userId: c.get("auth").sub, sessionId: c.req.valid("param").id });
     return c.body(null, 204);
   });
 

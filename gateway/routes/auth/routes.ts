@@ -1,7 +1,7 @@
 // The /auth contracts. Paths are relative to /auth, where app.ts mounts the group.
 import { createRoute, z } from "@hono/zod-openapi";
 import * as rules from "../../../lib/validation.ts";
-import { json, name, pick, TokenResponse } from "../../schemas.ts";
+import { json, name, pick, SessionList, TokenResponse } from "../../schemas.ts";
 
 const body = <T extends z.ZodType>(schema: T, required = true) => ({
   required,
@@ -75,13 +75,52 @@ export const refresh = createRoute({
   responses: { 200: json(TokenResponse, "Refreshed"), ...pick(400, 401, 413, 415, 422, 429, 503) },
 });
 
+export const SessionParam = z.object({
+  id: z.uuid("must be a session id").meta({ example: "9b2f7c1e-4d3a-4e8b-a1c2-3d4e5f6a7b8c" }),
+});
+
 export const logout = createRoute({
   method: "post",
   path: "/logout",
   operationId: "logout",
   tags,
-  summary: "Revoke the access token and, if given, the refresh token's family",
+  summary: "End the current session (and, if given, the refresh token's)",
+  description: "The session's refresh token and every access token issued in it stop working at once.",
   security: [{ bearerAuth: [] }],
   request: { body: body(LogoutBody, false) },
   responses: { 204: { description: "Logged out" }, ...pick(400, 401, 413, 415, 422, 429, 503) },
+});
+
+export const logoutAll = createRoute({
+  method: "post",
+  path: "/logout-all",
+  operationId: "logoutAll",
+  tags,
+  summary: "End every session of the caller",
+  description: "Every refresh token and access token of the caller stops working at once, this request's included.",
+  security: [{ bearerAuth: [] }],
+  responses: { 204: { description: "Every session ended" }, ...pick(401, 429, 503) },
+});
+
+export const listSessions = createRoute({
+  method: "get",
+  path: "/sessions",
+  operationId: "listSessions",
+  tags,
+  summary: "List the caller's active sessions",
+  description: "One session per sign-in, most recently used first; `current` marks the one this request's token belongs to.",
+  security: [{ bearerAuth: [] }],
+  responses: { 200: json(SessionList, "The caller's active sessions"), ...pick(401, 429, 503) },
+});
+
+export const endSession = createRoute({
+  method: "delete",
+  path: "/sessions/{id}",
+  operationId: "endSession",
+  tags,
+  summary: "End one of the caller's sessions",
+  description: "Its refresh token and every access token of it stop working at once. Another user's session answers 404.",
+  security: [{ bearerAuth: [] }],
+  request: { params: SessionParam },
+  responses: { 204: { description: "Session ended" }, ...pick(401, 404, 422, 429, 503) },
 });

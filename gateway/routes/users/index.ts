@@ -7,7 +7,8 @@ import { jsonBody } from "../../middleware/json-body.ts";
 import { rateLimit } from "../../middleware/rate-limit.ts";
 import { ProblemError } from "../../problem.ts";
 import { createRouter } from "../../validation.ts";
-import { userJson } from "../wire.ts";
+import { clientOf } from "../client.ts";
+import { sessionsJson, tokenPairJson, userJson } from "../wire.ts";
 import { activeCachedUser } from "./cached-user.ts";
 import * as routes from "./routes.ts";
 
@@ -54,10 +55,33 @@ export function usersApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
     ownOrAdmin(auth, id);
     const body = c.req.valid("json");
     if (body.role !== undefined && auth.role !== "admin") throw new ProblemError(403, "only an admin may change a role");
-    // Hashing is the auth service's (Argon2id on its own threads); the user service stores the result.
-    const passwordHash = body.password === undefined ? undefined : (await deps.auth.hashPassword({ password: body.password })).passwordHash;
-    const user = await deps.users.updateUser({ id, name: body.name, email: body.email, role: body.role, passwordHash });
-    return c.json(userJson(user), 200);
+    // The auth service hashes, checks current_password (required for one's own email or password)
+    // and keeps the caller's session alive when the change voids its tokens.
+    const self = auth.sub === id;
+    const { user, tokens } = await deps.auth.updateAccount(
+      {
+        userId: id,
+        name: body.name,
+        email: body.email,
+        role: body.role,
+        password: body.password,
+        currentPassword: body.current_password,
+        keepSessionId: self ? auth.sid : "",
+      },
+      clientOf(c),
+    );
+    return c.json({ ...userJson(user), ...(tokens && { tokens: tokenPairJson(tokens) }) }, 200);
+  });
+
+  app.openapi(routes.sessions, async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(sessionsJson(await deps.auth.listSessions({ userId: id, currentSessionId: c.get("auth").sid })), 200);
+  });
+
+  app.openapi(routes.endSession, async (c) => {
+    const { id, sid } = c.req.valid("param");
+    await deps.auth.endSessions({ userId: id, sessionId: sid });
+    return c.body(null, 204);
   });
 
   app.openapi(routes.remove, async (c) => {

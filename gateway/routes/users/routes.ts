@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import * as rules from "../../../lib/validation.ts";
 import { requireAdmin } from "../../middleware/authenticate.ts";
-import { json, name, pick, Role, User } from "../../schemas.ts";
+import { json, name, pick, Role, SessionList, TokenPair, User } from "../../schemas.ts";
 
 const tags = ["Users"];
 const security = [{ bearerAuth: [] }];
@@ -43,8 +43,23 @@ export const UpdateBody = z
     email: rules.email.optional().meta({ example: "ada.king@example.com" }),
     password: rules.password.optional().meta({ example: "a new long passphrase" }),
     role: Role.optional().openapi({ description: "Admins only" }),
+    current_password: z.string().min(1, "must not be empty").max(128, "must be at most 128 characters").optional().openapi({
+      example: "correct horse battery staple",
+      description: "Required to change your own `email` or `password`; a wrong one counts as a failed sign-in",
+    }),
   })
   .openapi("UpdateUserRequest");
+
+export const UpdatedUser = User.extend({
+  tokens: TokenPair.optional().openapi({
+    description:
+      "A fresh token pair for the session that made the change, when the change voided its tokens (your own password, email or role): use it from now on",
+  }),
+}).openapi("UpdatedUser");
+
+export const SessionIdParam = IdParam.extend({
+  sid: z.uuid("must be a session id").meta({ example: "9b2f7c1e-4d3a-4e8b-a1c2-3d4e5f6a7b8c" }),
+});
 
 export const me = createRoute({
   method: "get",
@@ -87,9 +102,13 @@ export const update = createRoute({
   tags,
   security,
   summary: "Update user",
-  description: "Users may update only themselves (another id answers 404); only admins may change `role` (403 otherwise).",
+  description:
+    "Users may update only themselves (another id answers 404); only admins may change `role` (403 otherwise). " +
+    "Changing your own `email` or `password` needs `current_password` (422 without it, 401 when wrong). " +
+    "A new role, email or password voids the user's access tokens; a new password also ends every other session. " +
+    "The last active admin can't be demoted (409).",
   request: { params: IdParam, body: { required: true, content: { "application/json": { schema: UpdateBody } } } },
-  responses: { 200: json(User, "The updated user"), ...pick(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) },
+  responses: { 200: json(UpdatedUser, "The updated user"), ...pick(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) },
 });
 
 export const remove = createRoute({
@@ -100,8 +119,9 @@ export const remove = createRoute({
   security,
   ...adminOnly,
   summary: "Soft delete user (admin)",
+  description: "Ends every session of the user. The last active admin can't be deleted (409).",
   request: { params: IdParam },
-  responses: { 204: { description: "Deleted (restorable)" }, ...pick(401, 403, 404, 422, 429, 503) },
+  responses: { 204: { description: "Deleted (restorable)" }, ...pick(401, 403, 404, 409, 422, 429, 503) },
 });
 
 export const restore = createRoute({
@@ -114,4 +134,29 @@ export const restore = createRoute({
   summary: "Restore soft-deleted user (admin)",
   request: { params: IdParam },
   responses: { 200: json(User, "The restored user"), ...pick(401, 403, 404, 409, 422, 429, 503) },
+});
+
+export const sessions = createRoute({
+  method: "get",
+  path: "/{id}/sessions",
+  operationId: "listUserSessions",
+  tags,
+  security,
+  ...adminOnly,
+  summary: "List a user's active sessions (admin)",
+  request: { params: IdParam },
+  responses: { 200: json(SessionList, "The user's active sessions"), ...pick(401, 403, 404, 422, 429, 503) },
+});
+
+export const endSession = createRoute({
+  method: "delete",
+  path: "/{id}/sessions/{sid}",
+  operationId: "endUserSession",
+  tags,
+  security,
+  ...adminOnly,
+  summary: "End one of a user's sessions (admin)",
+  description: "Its refresh token and every access token of it stop working at once.",
+  request: { params: SessionIdParam },
+  responses: { 204: { description: "Session ended" }, ...pick(401, 403, 404, 422, 429, 503) },
 });

@@ -122,12 +122,19 @@ describe("get /users/{id}", () => {
 });
 
 describe("put /users/{id}", () => {
-  test("updates the user's own name, email and password", async () => {
+  test("updates the user's own name, email and password, given the current password", async () => {
     const session = await stack.register();
     const email = uniqueEmail();
-    const res = await put(session.user.id, session, { name: "New Name", email, password: "another long passphrase" });
+    const change = { name: "New Name", email, password: "another long passphrase" };
+    const res = await put(session.user.id, session, { ...change, current_password: PASSWORD });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ...session.user, name: "New Name", email, updated_at: expect.any(String) });
+    expect(await res.json()).toEqual({
+      ...session.user,
+      name: "New Name",
+      email,
+      updated_at: expect.any(String),
+      tokens: { access_token: expect.any(String), refresh_token: expect.any(String), token_type: "Bearer", expires_in: 3600 },
+    });
     await expectProblem(await stack.fetch("/auth/login", jsonInit("POST", { email, password: PASSWORD })), 401);
     expect((await stack.login(email, "another long passphrase")).user.id).toBe(session.user.id);
   });
@@ -161,7 +168,7 @@ describe("put /users/{id}", () => {
 
   test("answers 409 for an email another user has, whatever its case", async () => {
     const [me, other] = [await stack.register(), await stack.register()];
-    await expectProblem(await put(me.user.id, me, { email: other.user.email.toUpperCase() }), 409);
+    await expectProblem(await put(me.user.id, me, { email: other.user.email.toUpperCase(), current_password: PASSWORD }), 409);
   });
 
   test("rejects an unknown field with 422", async () => {

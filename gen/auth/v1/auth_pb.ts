@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file auth/v1/auth.proto.
  */
 export const file_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEiQAoPUmVnaXN0ZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkijAEKEFJlZ2lzdGVyUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAyIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiiQEKDUxvZ2luUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAyIjChJWZXJpZnlUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkiZAoTVmVyaWZ5VG9rZW5SZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBHJvbGUYAyABKAkSEgoKZXhwaXJlc19hdBgEIAEoAxILCgNqdGkYBSABKAkiLAoTUmVmcmVzaFRva2VuUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIjwKDUxvZ291dFJlcXVlc3QSFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkiEAoOTG9nb3V0UmVzcG9uc2UiJwoTSGFzaFBhc3N3b3JkUmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSItChRIYXNoUGFzc3dvcmRSZXNwb25zZRIVCg1wYXNzd29yZF9oYXNoGAEgASgJMp4DCgtBdXRoU2VydmljZRI/CghSZWdpc3RlchIYLmF1dGgudjEuUmVnaXN0ZXJSZXF1ZXN0GhkuYXV0aC52MS5SZWdpc3RlclJlc3BvbnNlEjYKBUxvZ2luEhUuYXV0aC52MS5Mb2dpblJlcXVlc3QaFi5hdXRoLnYxLkxvZ2luUmVzcG9uc2USSAoLVmVyaWZ5VG9rZW4SGy5hdXRoLnYxLlZlcmlmeVRva2VuUmVxdWVzdBocLmF1dGgudjEuVmVyaWZ5VG9rZW5SZXNwb25zZRJECgxSZWZyZXNoVG9rZW4SHC5hdXRoLnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaFi5hdXRoLnYxLkxvZ2luUmVzcG9uc2USOQoGTG9nb3V0EhYuYXV0aC52MS5Mb2dvdXRSZXF1ZXN0GhcuYXV0aC52MS5Mb2dvdXRSZXNwb25zZRJLCgxIYXNoUGFzc3dvcmQSHC5hdXRoLnYxLkhhc2hQYXNzd29yZFJlcXVlc3QaHS5hdXRoLnYxLkhhc2hQYXNzd29yZFJlc3BvbnNlYgZwcm90bzM", [file_user_v1_user]);
+  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEiQAoPUmVnaXN0ZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkioAEKEFJlZ2lzdGVyUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAxISCgpzZXNzaW9uX2lkGAYgASgJIi8KDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJ0CglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSEgoKdG9rZW5fdHlwZRgDIAEoCRISCgpleHBpcmVzX2luGAQgASgDEhIKCnNlc3Npb25faWQYBSABKAki7gEKFFVwZGF0ZUFjY291bnRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhIKBWVtYWlsGAMgASgJSAGIAQESEQoEcm9sZRgEIAEoCUgCiAEBEhUKCHBhc3N3b3JkGAUgASgJSAOIAQESHQoQY3VycmVudF9wYXNzd29yZBgGIAEoCUgEiAEBEhcKD2tlZXBfc2Vzc2lvbl9pZBgHIAEoCUIHCgVfbmFtZUIICgZfZW1haWxCBwoFX3JvbGVCCwoJX3Bhc3N3b3JkQhMKEV9jdXJyZW50X3Bhc3N3b3JkInAKFVVwZGF0ZUFjY291bnRSZXNwb25zZRIjCgR1c2VyGAEgASgLMhUudXNlci52MS5Vc2VyUmVzcG9uc2USJwoGdG9rZW5zGAIgASgLMhIuYXV0aC52MS5Ub2tlblBhaXJIAIgBAUIJCgdfdG9rZW5zInAKB1Nlc3Npb24SCgoCaWQYASABKAkSEgoKY3JlYXRlZF9hdBgCIAEoCRIUCgxsYXN0X3VzZWRfYXQYAyABKAkSEgoKdXNlcl9hZ2VudBgEIAEoCRIKCgJpcBgFIAEoCRIPCgdjdXJyZW50GAYgASgIIkIKE0xpc3RTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIaChJjdXJyZW50X3Nlc3Npb25faWQYAiABKAkiOgoUTGlzdFNlc3Npb25zUmVzcG9uc2USIgoIc2Vzc2lvbnMYASADKAsyEC5hdXRoLnYxLlNlc3Npb24iOQoSRW5kU2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCSIVChNFbmRTZXNzaW9uc1Jlc3BvbnNlIp0BCg1Mb2dpblJlc3BvbnNlEiMKBHVzZXIYASABKAsyFS51c2VyLnYxLlVzZXJSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YAiABKAkSFQoNcmVmcmVzaF90b2tlbhgDIAEoCRISCgp0b2tlbl90eXBlGAQgASgJEhIKCmV4cGlyZXNfaW4YBSABKAMSEgoKc2Vzc2lvbl9pZBgGIAEoCSIjChJWZXJpZnlUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkieAoTVmVyaWZ5VG9rZW5SZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBHJvbGUYAyABKAkSEgoKZXhwaXJlc19hdBgEIAEoAxILCgNqdGkYBSABKAkSEgoKc2Vzc2lvbl9pZBgGIAEoCSIsChNSZWZyZXNoVG9rZW5SZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiPAoNTG9nb3V0UmVxdWVzdBIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCSIQCg5Mb2dvdXRSZXNwb25zZSInChNIYXNoUGFzc3dvcmRSZXF1ZXN0EhAKCHBhc3N3b3JkGAEgASgJIi0KFEhhc2hQYXNzd29yZFJlc3BvbnNlEhUKDXBhc3N3b3JkX2hhc2gYASABKAkyhQUKC0F1dGhTZXJ2aWNlEj8KCFJlZ2lzdGVyEhguYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaGS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USNgoFTG9naW4SFS5hdXRoLnYxLkxvZ2luUmVxdWVzdBoWLmF1dGgudjEuTG9naW5SZXNwb25zZRJICgtWZXJpZnlUb2tlbhIbLmF1dGgudjEuVmVyaWZ5VG9rZW5SZXF1ZXN0GhwuYXV0aC52MS5WZXJpZnlUb2tlblJlc3BvbnNlEkQKDFJlZnJlc2hUb2tlbhIcLmF1dGgudjEuUmVmcmVzaFRva2VuUmVxdWVzdBoWLmF1dGgudjEuTG9naW5SZXNwb25zZRI5CgZMb2dvdXQSFi5hdXRoLnYxLkxvZ291dFJlcXVlc3QaFy5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEksKDEhhc2hQYXNzd29yZBIcLmF1dGgudjEuSGFzaFBhc3N3b3JkUmVxdWVzdBodLmF1dGgudjEuSGFzaFBhc3N3b3JkUmVzcG9uc2USTgoNVXBkYXRlQWNjb3VudBIdLmF1dGgudjEuVXBkYXRlQWNjb3VudFJlcXVlc3QaHi5hdXRoLnYxLlVwZGF0ZUFjY291bnRSZXNwb25zZRJLCgxMaXN0U2Vzc2lvbnMSHC5hdXRoLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHS5hdXRoLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlEkgKC0VuZFNlc3Npb25zEhsuYXV0aC52MS5FbmRTZXNzaW9uc1JlcXVlc3QaHC5hdXRoLnYxLkVuZFNlc3Npb25zUmVzcG9uc2ViBnByb3RvMw", [file_user_v1_user]);
 
 /**
  * @generated from message auth.v1.RegisterRequest
@@ -75,6 +75,11 @@ export type RegisterResponse = Message<"auth.v1.RegisterResponse"> & {
    * @generated from field: int64 expires_in = 5;
    */
   expiresIn: bigint;
+
+  /**
+   * @generated from field: string session_id = 6;
+   */
+  sessionId: string;
 };
 
 /**
@@ -107,6 +112,243 @@ export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
   messageDesc(file_auth_v1_auth, 2);
 
 /**
+ * TokenPair is a fresh pair for a session that continues after a change that voided its tokens.
+ *
+ * @generated from message auth.v1.TokenPair
+ */
+export type TokenPair = Message<"auth.v1.TokenPair"> & {
+  /**
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * @generated from field: string refresh_token = 2;
+   */
+  refreshToken: string;
+
+  /**
+   * @generated from field: string token_type = 3;
+   */
+  tokenType: string;
+
+  /**
+   * @generated from field: int64 expires_in = 4;
+   */
+  expiresIn: bigint;
+
+  /**
+   * @generated from field: string session_id = 5;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message auth.v1.TokenPair.
+ * Use `create(TokenPairSchema)` to create a new message.
+ */
+export const TokenPairSchema: GenMessage<TokenPair> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 3);
+
+/**
+ * @generated from message auth.v1.UpdateAccountRequest
+ */
+export type UpdateAccountRequest = Message<"auth.v1.UpdateAccountRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * @generated from field: optional string email = 3;
+   */
+  email?: string | undefined;
+
+  /**
+   * @generated from field: optional string role = 4;
+   */
+  role?: string | undefined;
+
+  /**
+   * The new password, 8 to 128 characters.
+   *
+   * @generated from field: optional string password = 5;
+   */
+  password?: string | undefined;
+
+  /**
+   * When set, it must be the user's password (checked like a login, and counted against the
+   * account's failed-login limit). The gateway requires it when users change their own email or password.
+   *
+   * @generated from field: optional string current_password = 6;
+   */
+  currentPassword?: string | undefined;
+
+  /**
+   * The caller's own session, kept alive with a fresh token pair; empty when someone else changes the account.
+   *
+   * @generated from field: string keep_session_id = 7;
+   */
+  keepSessionId: string;
+};
+
+/**
+ * Describes the message auth.v1.UpdateAccountRequest.
+ * Use `create(UpdateAccountRequestSchema)` to create a new message.
+ */
+export const UpdateAccountRequestSchema: GenMessage<UpdateAccountRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 4);
+
+/**
+ * @generated from message auth.v1.UpdateAccountResponse
+ */
+export type UpdateAccountResponse = Message<"auth.v1.UpdateAccountResponse"> & {
+  /**
+   * @generated from field: user.v1.UserResponse user = 1;
+   */
+  user?: UserResponse | undefined;
+
+  /**
+   * Set when keep_session_id was given and the change voided that session's tokens.
+   *
+   * @generated from field: optional auth.v1.TokenPair tokens = 2;
+   */
+  tokens?: TokenPair | undefined;
+};
+
+/**
+ * Describes the message auth.v1.UpdateAccountResponse.
+ * Use `create(UpdateAccountResponseSchema)` to create a new message.
+ */
+export const UpdateAccountResponseSchema: GenMessage<UpdateAccountResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 5);
+
+/**
+ * @generated from message auth.v1.Session
+ */
+export type Session = Message<"auth.v1.Session"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string created_at = 2;
+   */
+  createdAt: string;
+
+  /**
+   * @generated from field: string last_used_at = 3;
+   */
+  lastUsedAt: string;
+
+  /**
+   * @generated from field: string user_agent = 4;
+   */
+  userAgent: string;
+
+  /**
+   * @generated from field: string ip = 5;
+   */
+  ip: string;
+
+  /**
+   * @generated from field: bool current = 6;
+   */
+  current: boolean;
+};
+
+/**
+ * Describes the message auth.v1.Session.
+ * Use `create(SessionSchema)` to create a new message.
+ */
+export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 6);
+
+/**
+ * @generated from message auth.v1.ListSessionsRequest
+ */
+export type ListSessionsRequest = Message<"auth.v1.ListSessionsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Marks this session `current` in the answer.
+   *
+   * @generated from field: string current_session_id = 2;
+   */
+  currentSessionId: string;
+};
+
+/**
+ * Describes the message auth.v1.ListSessionsRequest.
+ * Use `create(ListSessionsRequestSchema)` to create a new message.
+ */
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 7);
+
+/**
+ * @generated from message auth.v1.ListSessionsResponse
+ */
+export type ListSessionsResponse = Message<"auth.v1.ListSessionsResponse"> & {
+  /**
+   * @generated from field: repeated auth.v1.Session sessions = 1;
+   */
+  sessions: Session[];
+};
+
+/**
+ * Describes the message auth.v1.ListSessionsResponse.
+ * Use `create(ListSessionsResponseSchema)` to create a new message.
+ */
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 8);
+
+/**
+ * @generated from message auth.v1.EndSessionsRequest
+ */
+export type EndSessionsRequest = Message<"auth.v1.EndSessionsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The session to end; empty ends every session of the user.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message auth.v1.EndSessionsRequest.
+ * Use `create(EndSessionsRequestSchema)` to create a new message.
+ */
+export const EndSessionsRequestSchema: GenMessage<EndSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 9);
+
+/**
+ * @generated from message auth.v1.EndSessionsResponse
+ */
+export type EndSessionsResponse = Message<"auth.v1.EndSessionsResponse"> & {
+};
+
+/**
+ * Describes the message auth.v1.EndSessionsResponse.
+ * Use `create(EndSessionsResponseSchema)` to create a new message.
+ */
+export const EndSessionsResponseSchema: GenMessage<EndSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 10);
+
+/**
  * @generated from message auth.v1.LoginResponse
  */
 export type LoginResponse = Message<"auth.v1.LoginResponse"> & {
@@ -134,6 +376,13 @@ export type LoginResponse = Message<"auth.v1.LoginResponse"> & {
    * @generated from field: int64 expires_in = 5;
    */
   expiresIn: bigint;
+
+  /**
+   * The session this sign-in started or continued (the access token's `sid`).
+   *
+   * @generated from field: string session_id = 6;
+   */
+  sessionId: string;
 };
 
 /**
@@ -141,7 +390,7 @@ export type LoginResponse = Message<"auth.v1.LoginResponse"> & {
  * Use `create(LoginResponseSchema)` to create a new message.
  */
 export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 3);
+  messageDesc(file_auth_v1_auth, 11);
 
 /**
  * @generated from message auth.v1.VerifyTokenRequest
@@ -158,7 +407,7 @@ export type VerifyTokenRequest = Message<"auth.v1.VerifyTokenRequest"> & {
  * Use `create(VerifyTokenRequestSchema)` to create a new message.
  */
 export const VerifyTokenRequestSchema: GenMessage<VerifyTokenRequest> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 4);
+  messageDesc(file_auth_v1_auth, 12);
 
 /**
  * @generated from message auth.v1.VerifyTokenResponse
@@ -190,6 +439,11 @@ export type VerifyTokenResponse = Message<"auth.v1.VerifyTokenResponse"> & {
    * @generated from field: string jti = 5;
    */
   jti: string;
+
+  /**
+   * @generated from field: string session_id = 6;
+   */
+  sessionId: string;
 };
 
 /**
@@ -197,7 +451,7 @@ export type VerifyTokenResponse = Message<"auth.v1.VerifyTokenResponse"> & {
  * Use `create(VerifyTokenResponseSchema)` to create a new message.
  */
 export const VerifyTokenResponseSchema: GenMessage<VerifyTokenResponse> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 5);
+  messageDesc(file_auth_v1_auth, 13);
 
 /**
  * @generated from message auth.v1.RefreshTokenRequest
@@ -214,21 +468,21 @@ export type RefreshTokenRequest = Message<"auth.v1.RefreshTokenRequest"> & {
  * Use `create(RefreshTokenRequestSchema)` to create a new message.
  */
 export const RefreshTokenRequestSchema: GenMessage<RefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 6);
+  messageDesc(file_auth_v1_auth, 14);
 
 /**
  * @generated from message auth.v1.LogoutRequest
  */
 export type LogoutRequest = Message<"auth.v1.LogoutRequest"> & {
   /**
-   * The access token to revoke (by its jti, until it expires).
+   * The access token whose session ends: its refresh token and every access token issued in it.
    *
    * @generated from field: string access_token = 1;
    */
   accessToken: string;
 
   /**
-   * The refresh token whose whole family is revoked; optional.
+   * A refresh token whose session also ends; optional.
    *
    * @generated from field: string refresh_token = 2;
    */
@@ -240,7 +494,7 @@ export type LogoutRequest = Message<"auth.v1.LogoutRequest"> & {
  * Use `create(LogoutRequestSchema)` to create a new message.
  */
 export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 7);
+  messageDesc(file_auth_v1_auth, 15);
 
 /**
  * @generated from message auth.v1.LogoutResponse
@@ -253,7 +507,7 @@ export type LogoutResponse = Message<"auth.v1.LogoutResponse"> & {
  * Use `create(LogoutResponseSchema)` to create a new message.
  */
 export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 8);
+  messageDesc(file_auth_v1_auth, 16);
 
 /**
  * @generated from message auth.v1.HashPasswordRequest
@@ -272,7 +526,7 @@ export type HashPasswordRequest = Message<"auth.v1.HashPasswordRequest"> & {
  * Use `create(HashPasswordRequestSchema)` to create a new message.
  */
 export const HashPasswordRequestSchema: GenMessage<HashPasswordRequest> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 9);
+  messageDesc(file_auth_v1_auth, 17);
 
 /**
  * @generated from message auth.v1.HashPasswordResponse
@@ -289,11 +543,17 @@ export type HashPasswordResponse = Message<"auth.v1.HashPasswordResponse"> & {
  * Use `create(HashPasswordResponseSchema)` to create a new message.
  */
 export const HashPasswordResponseSchema: GenMessage<HashPasswordResponse> = /*@__PURE__*/
-  messageDesc(file_auth_v1_auth, 10);
+  messageDesc(file_auth_v1_auth, 18);
 
 /**
- * AuthService issues and checks credentials. Access tokens are HS256 JWTs; refresh tokens are
- * opaque, rotated on every use, and stored only as hashes.
+ * AuthService issues and checks credentials. Access tokens are HS256 JWTs that name their session
+ * (`sid`); refresh tokens are opaque, rotated on every use, and stored only as hashes. A session is
+ * one sign-in: its refresh-token family and every access token issued in it.
+ *
+ * Register and Login are limited per client address and Login also per account, whoever calls:
+ * the address is the connection's peer, or the `x-client-ip` metadata when the caller presents the
+ * gateway's credential (which resolved it from X-Forwarded-For). `x-client-user-agent` likewise
+ * names the client's User-Agent for the session list.
  *
  * @generated from service auth.v1.AuthService
  */
@@ -339,8 +599,7 @@ export const AuthService: GenService<{
     output: typeof LogoutResponseSchema;
   },
   /**
-   * HashPassword hashes a new password (Argon2id) for the gateway's password change; only the
-   * gateway and operators may call it (see lib/rpc/callers.ts).
+   * HashPassword hashes a password (Argon2id) for an operator's script; see lib/rpc/callers.ts.
    *
    * @generated from rpc auth.v1.AuthService.HashPassword
    */
@@ -348,6 +607,38 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof HashPasswordRequestSchema;
     output: typeof HashPasswordResponseSchema;
+  },
+  /**
+   * UpdateAccount changes a user's profile, email, role or password (hashed here). A change of
+   * email, role or password voids every access token issued before it; a password change also
+   * ends every session but keep_session_id, which gets a fresh token pair in the answer.
+   *
+   * @generated from rpc auth.v1.AuthService.UpdateAccount
+   */
+  updateAccount: {
+    methodKind: "unary";
+    input: typeof UpdateAccountRequestSchema;
+    output: typeof UpdateAccountResponseSchema;
+  },
+  /**
+   * ListSessions lists a user's active sessions, newest first.
+   *
+   * @generated from rpc auth.v1.AuthService.ListSessions
+   */
+  listSessions: {
+    methodKind: "unary";
+    input: typeof ListSessionsRequestSchema;
+    output: typeof ListSessionsResponseSchema;
+  },
+  /**
+   * EndSessions ends one session of a user (NOT_FOUND if it isn't theirs or has ended), or all of them.
+   *
+   * @generated from rpc auth.v1.AuthService.EndSessions
+   */
+  endSessions: {
+    methodKind: "unary";
+    input: typeof EndSessionsRequestSchema;
+    output: typeof EndSessionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_auth_v1_auth, 0);

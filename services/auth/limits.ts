@@ -1,0 +1,54 @@
+// The auth service's own limits, enforced whoever calls (REST through the gateway, or gRPC
+// straight to this port): sign-in and registration attempts per client network, and sign-in
+// attempts per account, so credential stuffing from many addresses is limited too. The account
+// counter counts every attempt up front (twenty parallel guesses can't all slip in before the
+// first failure is counted) and a successful sign-in resets it; it is keyed by the normalized
+// email, so it answers the same whether or not the account exists.
+import { createHash } from "node:crypto";
+import { type AddressPrefixes, addressKey } from "../../lib/client-address.ts";
+import { RateLimitedError } from "../../lib/errors.ts";
+import type { Store } from "../../lib/redis/index.ts";
+
+export type LimitOptions = {
+  /** perAddress is the attempts a client network may make per window, for each of login and register. */
+  perAddress: { max: number; windowSeconds: number };
+  /** perAccount is the sign-in attempts one email may take per window. */
+  perAccount: { max: number; windowSeconds: number };
+  prefixes: AddressPrefixes;
+};
+
+export type Limits = {
+  /** attempt counts one login or register from address; RateLimitedError when over the limit. */
+  address(kind: "login" | "register", address: string): Promise<void>;
+  /** account counts one sign-in attempt (or password check) for email; RateLimitedError when over. */
+  account(email: string): Promise<void>;
+  /** succeeded forgets the account's attempts after a successful sign-in. */
+  succeeded(email: string): Promise<void>;
+};
+
+// The email is hashed into the key: rate-limit keys show up in Redis tooling, emails shouldn't.
+const accountId = (email: string) => `login_account:${createHash("sha256").update(email).digest("base64url")}`;
+
+/** createLimits counts attempts in the store's fixed windows (Redis, or in-process). */
+export function createLimits(store: Store, options: LimitOptions): Limits {
+  const over = async (id: string, limit: { max: number; windowSeconds: number }, what: string) => {
+    const result = await store.rateLimit.check(id, limit.max, limit.windowSeconds);
+    if (!result.allowed) {
+      const retryAfter = Math.max(1, result.resetSeconds);
+      throw new RateLimitedError(
+        `too many ${what}: at most ${limit.max} per ${limit.windowSeconds} s; retry after ${retryAfter} s`,
+        retryAfter,
+      );
+    }
+  };
+  return {
+    address: (kind, address) =>
+      over(
+        `${kind}_address:${addressKey(address || "unknown", options.prefixes)}`,
+        options.perAddress,
+        `${kind} attempts from this network`,
+      ),
+    account: (email) => over(accountId(email), options.perAccount, "sign-in attempts for this account"),
+    succeeded: (email) => store.rateLimit.reset(accountId(email)),
+  };
+}
