@@ -121,6 +121,8 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
         GATEWAY_TOKEN,
         AUTH_SERVICE_URL: urls.auth,
         USER_SERVICE_URL: urls.user,
+        // The tests play clients behind a proxy on this machine (X-Forwarded-For).
+        TRUSTED_PROXIES: "127.0.0.1/32",
       },
       /docs: \S+/,
     );
@@ -388,6 +390,106 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
         signal: AbortSignal.timeout(10_000),
       });
       expect(await health.json()).toEqual({ status: "SERVING" });
+    });
+  });
+  // Issue #13 across the real binaries: each test plays clients at addresses of its own (behind the
+  // trusted proxy), so the per-address limits of one don't touch another.
+  describe("account and session security", () => {
+    const as =
+      (address: string) =>
+      (path: string, init: { method?: string; body?: unknown; token?: string } = {}) =>
+        fetch(`${urls.gateway}${path}`, {
+          method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+          headers: {
+            "x-forwarded-for": address,
+            ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+            ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+          },
+          body: init.body === undefined ? undefined : JSON.stringify(init.body),
+          signal: AbortSignal.timeout(10_000),
+        });
+    const json = async <T>(res: Response, status: number): Promise<T> => {
+      expect(res.status).toBe(status);
+      return (await res.json()) as T;
+    };
+    const admin = async (call: ReturnType<typeof as>) => {
+      const email = uniqueEmail("split-admin");
+      await json(await call("/auth/register", { body: { email, password: PASSWORD, name: "Admin" } }), 201);
+      const promoted = await run(["combined/main.ts", "users", "promote", email], { ...baseEnv(dataDir("split-promote")), ...backends });
+      expect(promoted.code).toBe(0);
+      return json<Session>(await call("/auth/login", { body: { email, password: PASSWORD } }), 200);
+    };
+
+    test("a demoted admin's token is refused at once; its session goes on as a user", async () => {
+      const call = as("198.51.100.10");
+      const [a, b] = [await admin(call), await admin(call)];
+      expect((await call("/users", { token: b.access_token })).status).toBe(200);
+      await json(await call(`/users/${b.user.id}`, { method: "PUT", body: { role: "user" }, token: a.access_token }), 200);
+      expect((await call("/users", { token: b.access_token })).status).toBe(401);
+      expect((await call(`/users/${b.user.id}`, { method: "PUT", body: { role: "admin" }, token: b.access_token })).status).toBe(401);
+      const renewed = await json<Session>(await call("/auth/refresh", { body: { refresh_token: b.refresh_token } }), 200);
+      expect(renewed.user.role).toBe("user");
+      expect((await call("/users", { token: renewed.access_token })).status).toBe(403);
+    });
+
+    test("a password change needs current_password, ends the other sessions and hands the changing one a fresh pair", async () => {
+      const call = as("198.51.100.11");
+      const email = uniqueEmail("split-password");
+      const first = await json<Session>(await call("/auth/register", { body: { email, password: PASSWORD, name: "P" } }), 201);
+      const other = await json<Session>(await call("/auth/login", { body: { email, password: PASSWORD } }), 200);
+      const change = { password: "a brand new passphrase" };
+      expect((await call(`/users/${first.user.id}`, { method: "PUT", body: change, token: first.access_token })).status).toBe(422);
+      const changed = await json<{ tokens: Omit<Session, "user"> }>(
+        await call(`/users/${first.user.id}`, {
+          method: "PUT",
+          body: { ...change, current_password: PASSWORD },
+          token: first.access_token,
+        }),
+        200,
+      );
+      expect((await call("/users/me", { token: other.access_token })).status).toBe(401);
+      expect((await call("/auth/refresh", { body: { refresh_token: other.refresh_token } })).status).toBe(401);
+      expect((await call("/users/me", { token: changed.tokens.access_token })).status).toBe(200);
+    });
+
+    test("sessions: listed, one ended at once, then logout-all ends the rest", async () => {
+      const call = as("198.51.100.12");
+      const email = uniqueEmail("split-sessions");
+      const a = await json<Session>(await call("/auth/register", { body: { email, password: PASSWORD, name: "S" } }), 201);
+      const b = await json<Session>(await call("/auth/login", { body: { email, password: PASSWORD } }), 200);
+      const c = await json<Session>(await call("/auth/login", { body: { email, password: PASSWORD } }), 200);
+      const { sessions } = await json<{ sessions: { id: string; ip: string; current: boolean }[] }>(
+        await call("/auth/sessions", { token: a.access_token }),
+        200,
+      );
+      expect(sessions).toHaveLength(3);
+      expect(sessions.every((s) => s.ip === "198.51.100.12")).toBe(true);
+      const bSid = JSON.parse(Buffer.from(b.access_token.split(".")[1]!, "base64url").toString()).sid as string;
+      expect((await call(`/auth/sessions/${bSid}`, { method: "DELETE", token: a.access_token })).status).toBe(204);
+      expect((await call("/users/me", { token: b.access_token })).status).toBe(401);
+      expect((await call("/users/me", { token: c.access_token })).status).toBe(200);
+      expect((await call("/auth/logout-all", { method: "POST", token: c.access_token })).status).toBe(204);
+      for (const session of [a, c]) {
+        expect((await call("/users/me", { token: session.access_token })).status).toBe(401);
+        expect((await call("/auth/refresh", { body: { refresh_token: session.refresh_token } })).status).toBe(401);
+      }
+    });
+
+    test("11 logins from one IPv6 /64 → 429; 6 wrong passwords for one email from 6 addresses → 429", async () => {
+      const statuses = [];
+      for (let i = 1; i <= 11; i++) {
+        const res = await as(`2001:db8:5:1::${i}`)("/auth/login", { body: { email: uniqueEmail("nobody"), password: PASSWORD } });
+        statuses.push(res.status);
+      }
+      expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+      expect(statuses[10]).toBe(429);
+
+      const email = uniqueEmail("split-stuffed");
+      await json(await as("198.51.100.13")("/auth/register", { body: { email, password: PASSWORD, name: "V" } }), 201);
+      const wrong = [];
+      for (let i = 1; i <= 6; i++)
+        wrong.push((await as(`203.0.113.${40 + i}`)("/auth/login", { body: { email, password: "guess" } })).status);
+      expect(wrong).toEqual([401, 401, 401, 401, 401, 429]);
     });
   });
 });
