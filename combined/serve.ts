@@ -105,6 +105,7 @@ export async function serve(args: string[]): Promise<void> {
       limits: rateLimits(gatewayEnv),
       trustedProxies: gatewayEnv.TRUSTED_PROXIES,
       corsOrigins: gatewayEnv.CORS_ORIGINS,
+      metricsToken: gatewayEnv.METRICS_TOKEN,
       version: pkg.version,
     },
     { host: gatewayEnv.SERVER_HOST, port: ports.gateway, shutdownTimeoutSeconds: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS },

@@ -3,10 +3,12 @@
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { metricsResponse } from "../lib/metrics/metrics.ts";
 import type { GatewayDeps } from "./deps.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { clientIp } from "./middleware/client-ip.ts";
+import { httpMetrics } from "./middleware/metrics.ts";
 import { onError, problemResponse } from "./problem.ts";
 import { authApi } from "./routes/auth/index.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -20,6 +22,8 @@ export function createApp(deps: GatewayDeps) {
   app.onError(onError(deps.log));
   app.notFound((c) => problemResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));
 
+  // First: it times and counts every answer, errors and 404s included.
+  app.use(httpMetrics());
   app.use(requestId({ limitLength: 128 }));
   app.use(clientIp(deps.trustedProxies));
   app.use(accessLog(deps.log));
@@ -43,6 +47,8 @@ export function createApp(deps: GatewayDeps) {
   }
 
   app.route("/", healthRoutes(deps));
+  // Prometheus scrapes: no rate limit, not in the public OpenAPI document; METRICS_TOKEN guards it when set.
+  app.get("/metrics", (c) => metricsResponse(c.req.raw, deps.metricsToken));
   // One instance, so a token verified on one route is remembered on every route.
   const bearer = authenticate(deps.verifyAccessToken, deps.store);
   // Each group sets its own middleware (rate limit, body limit, caching, authentication).

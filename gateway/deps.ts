@@ -20,6 +20,8 @@ export type GatewayDeps = {
   trustedProxies: string[];
   corsOrigins: string[];
   version: string;
+  /** metricsToken, when set, is the bearer token GET /metrics requires (METRICS_TOKEN). */
+  metricsToken?: string;
   /** isShuttingDown makes /health answer 503 while the process drains. */
   isShuttingDown: () => boolean;
 };

@@ -4,6 +4,7 @@ import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv 
 import { commonEnv } from "../lib/config/config.ts";
 import { callerSecrets, credentialEnv } from "../lib/config/credentials.ts";
 import { devSecret } from "../lib/config/secrets.ts";
+import { metricsEnv } from "../lib/metrics/metrics.ts";
 import { accessTokenEnv } from "../lib/tokens/tokens.ts";
 import { parseTrustedProxies } from "./middleware/client-ip.ts";
 
@@ -28,6 +29,7 @@ export const gatewayEnvSchema = z.object({
   SERVER_PORT: port.default(3000),
   ...accessTokenEnv,
   GATEWAY_TOKEN: credentialEnv.GATEWAY_TOKEN,
+  ...metricsEnv,
   AUTH_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50051"),
   USER_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50052"),
   SERVICE_TIMEOUT_MS: count("SERVICE_TIMEOUT_MS", 5000),

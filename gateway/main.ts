@@ -43,6 +43,7 @@ const serve = serveCommand(USAGE, async (portFlag) => {
       limits: rateLimits(env),
       trustedProxies: env.TRUSTED_PROXIES,
       corsOrigins: env.CORS_ORIGINS,
+      metricsToken: env.METRICS_TOKEN,
       version: pkg.version,
     },
     { host: env.SERVER_HOST, port, shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS },

@@ -6,6 +6,7 @@
 // authenticated request costs one round trip; a denied hit reads nothing.
 import type { MiddlewareHandler } from "hono";
 import { type AddressPrefixes, addressKey, DEFAULT_ADDRESS_PREFIXES } from "../../lib/client-address.ts";
+import { metrics } from "../../lib/metrics/metrics.ts";
 import type { Store } from "../../lib/redis/types.ts";
 import { ProblemError } from "../problem.ts";
 import { prefetchKeys } from "./authenticate.ts";
@@ -27,12 +28,18 @@ const NO_KEYS: string[] = [];
  * (addressKey), and sets c.var.prefetch for a bearer token. */
 export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHandler {
   const policyHeader = `"${policy.name}";q=${policy.max};w=${policy.windowSeconds}`;
+  const decided = {
+    allowed: metrics.rateLimitDecisions.labels(policy.name, "allowed"),
+    denied: metrics.rateLimitDecisions.labels(policy.name, "denied"),
+    unavailable: metrics.rateLimitDecisions.labels(policy.name, "unavailable"),
+  };
   const prefixes = policy.prefixes ?? DEFAULT_ADDRESS_PREFIXES;
   return async function rateLimit(c, next) {
     const key = `${policy.name}:${addressKey(c.get("clientIp"), prefixes)}`;
     const prefetch = prefetchKeys(c.req.header("authorization"));
     const result = await store.rateLimit.checkAndGet(key, policy.max, policy.windowSeconds, prefetch?.keys ?? NO_KEYS).catch(() => null);
     if (!result) {
+      decided.unavailable.inc();
       throw new ProblemError(429, "rate limiting is unavailable, so the request was denied; retry later", {
         headers: {
           "Retry-After": String(UNAVAILABLE_RETRY_AFTER),
@@ -50,6 +57,7 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
       RateLimit: `"${policy.name}";r=${result.remaining};t=${result.resetSeconds}`,
     };
     if (!result.allowed) {
+      decided.denied.inc();
       throw new ProblemError(
         429,
         `too many requests: at most ${policy.max} per ${policy.windowSeconds} s; retry after ${result.resetSeconds} s`,
@@ -58,6 +66,7 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
         },
       );
     }
+    decided.allowed.inc();
     if (prefetch) {
       prefetch.values = result.values;
       c.set("prefetch", prefetch);

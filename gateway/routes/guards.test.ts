@@ -31,6 +31,7 @@ const GUARDS: Record<string, Guard> = {
 
 // Served but not operations of the API: the document itself and Swagger UI, open to anyone.
 const UNDOCUMENTED = [
+  "GET /metrics",
   "GET /api-docs/openapi.json",
   "GET /swagger-ui",
   "GET /swagger-ui/",

@@ -1,5 +1,6 @@
 // /health (the reference's shape, plus the services' gRPC health), /health/live and /health/ready.
 import { createRoute, z, type RouteHandler } from "@hono/zod-openapi";
+import { metrics } from "../../lib/metrics/metrics.ts";
 import type { GatewayDeps } from "../deps.ts";
 import { createRouter } from "../validation.ts";
 
@@ -50,6 +51,7 @@ export function healthRoutes(deps: GatewayDeps) {
       Object.entries(checks).map(async ([name, check]) => {
         try {
           await withTimeout(check(), TIMEOUT_MS);
+          metrics.dependencyUp.set({ dependency: name }, 1);
           return [name, { status: "healthy" as const }] as const;
         } catch (error) {
           deps.log.warn("health check failed", {
@@ -57,6 +59,7 @@ export function healthRoutes(deps: GatewayDeps) {
             error: error instanceof Error ? error.name : typeof error,
             error_message: error instanceof Error ? error.message : String(error),
           });
+          metrics.dependencyUp.set({ dependency: name }, 0);
           return [name, { status: "unhealthy" as const }] as const;
         }
       }),

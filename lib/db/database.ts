@@ -6,7 +6,9 @@ import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import postgres from "postgres";
+import pg from "pg";
 import { PrismaClient, type Prisma } from "../../gen/prisma/client.ts";
+import { metrics, sampleOnScrape } from "../metrics/metrics.ts";
 import { DatabaseUnavailableError } from "./errors.ts";
 import type { SqlRunner } from "./sql.ts";
 import { pgliteRunner, postgresRunner } from "./sql.ts";
@@ -51,9 +53,16 @@ const CLOSE_TIMEOUT_MS = 2000;
 
 function openPostgres(url: string, connectTimeoutMs: number): Database {
   const where = describePostgresUrl(url);
+  // Our own pool (the adapter ends it on $disconnect), so its counts can be sampled for metrics.
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, max: 10 });
   const prisma = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, max: 10 }),
+    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
+    log: [
+      { emit: "event", level: "query" },
+      { emit: "event", level: "error" },
+    ],
   });
+  const stopSampling = instrument(prisma, pool);
   const ping = async () => {
     try {
       await withDeadline(prisma.$queryRawUnsafe("select 1"), connectTimeoutMs);
@@ -82,6 +91,7 @@ function openPostgres(url: string, connectTimeoutMs: number): Database {
       }
     },
     async close() {
+      stopSampling();
       // Called after the servers have drained: a query still running belongs to a call that was
       // given up on, and pg's pool.end() would wait for it forever (say, behind a lock).
       await withDeadline(prisma.$disconnect(), CLOSE_TIMEOUT_MS).catch((error: unknown) => {
@@ -128,4 +138,33 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+// Statement kinds for db_query_duration_seconds: the first keyword, from a closed set.
+const OPERATIONS = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT", "ROLLBACK", "WITH"]);
+
+// Query latency and errors from Prisma's events, and the pool's counts at every scrape.
+function instrument(prisma: PrismaClient, pool: pg.Pool): () => void {
+  type Events = {
+    $on(event: "query", listener: (event: { query: string; duration: number }) => void): void;
+    $on(event: "error", listener: () => void): void;
+  };
+  const events = prisma as unknown as Events;
+  const byOperation = new Map<string, { observe(seconds: number): void }>();
+  events.$on("query", ({ query, duration }) => {
+    const keyword = /^\s*([A-Za-z]+)/.exec(query)?.[1]?.toUpperCase() ?? "";
+    const operation = OPERATIONS.has(keyword) ? keyword.toLowerCase() : "other";
+    let series = byOperation.get(operation);
+    if (!series) {
+      series = metrics.dbDuration.labels(operation);
+      byOperation.set(operation, series);
+    }
+    series.observe(duration / 1000);
+  });
+  events.$on("error", () => metrics.dbErrors.inc());
+  return sampleOnScrape(() => {
+    metrics.dbPool.set({ state: "total" }, pool.totalCount);
+    metrics.dbPool.set({ state: "idle" }, pool.idleCount);
+    metrics.dbPool.set({ state: "waiting" }, pool.waitingCount);
+  });
 }

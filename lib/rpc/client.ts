@@ -2,6 +2,7 @@
 // gRPC over h2c, with the same deadline and lost-peer rules.
 import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { rpcMetrics } from "../metrics/rpc.ts";
 import { createConnectClientTransport } from "./connect-client.ts";
 
 export type RpcTransportOptions = {
@@ -23,7 +24,7 @@ export type RpcTransportOptions = {
  * drops the connection mid-call, fails at once with Unavailable.
  */
 export function createRpcTransport(baseUrl: string, options: RpcTransportOptions = {}): Transport {
-  const interceptors = [lostPeerIsUnavailable, ...(options.interceptors ?? [])];
+  const interceptors = [rpcMetrics("client"), lostPeerIsUnavailable, ...(options.interceptors ?? [])];
   if (options.protocol !== "grpc") return createConnectClientTransport(baseUrl, { timeoutMs: options.timeoutMs ?? 5000, interceptors });
   return createGrpcTransport({
     baseUrl,

@@ -24,6 +24,8 @@ export type ConnectListenerOptions = {
   streaming: Set<string>;
   /** onCall is told when a call starts (+1) and when it is answered (-1), so close() can wait for it. */
   onCall: (delta: 1 | -1) => void;
+  /** pages answer plain GETs by path beside the RPCs (a metrics scrape). */
+  pages?: Record<string, (request: Request) => Response | Promise<Response>>;
 };
 
 export type ConnectListener = { port: number; url: string; stop(force: boolean): Promise<void> };
@@ -42,6 +44,7 @@ export function startConnectListener(options: ConnectListenerOptions): ConnectLi
   });
   options.routes(router);
   const paths = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
+  const pages = new Map(Object.entries(options.pages ?? {}));
 
   // connect's createFetchHandler, plus the peer address in the call's context values.
   const viaConnect = async (request: Request, path: string, peer: string) => {
@@ -66,6 +69,9 @@ export function startConnectListener(options: ConnectListenerOptions): ConnectLi
         onCall(1);
         try {
           const peer = server.requestIP(request)?.address ?? "";
+          const path = request.method === "GET" ? new URL(request.url).pathname : "";
+          const page = pages.get(path);
+          if (page) return await page(request);
           return await (fast(request, peer) ?? viaConnect(request, new URL(request.url).pathname, peer));
         } finally {
           onCall(-1);

@@ -21,6 +21,7 @@ import {
 import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "../log.ts";
 import { type Caller, callerKey } from "./callers.ts";
+import { rpcMetrics } from "../metrics/rpc.ts";
 import { errorInterceptor } from "./errors.ts";
 import type { HealthStatus } from "./health.ts";
 import { callSignal, chain, NEVER, serveUnary, unarySpecs, whenAborted, type UnarySpec } from "./unary-call.ts";
@@ -42,8 +43,8 @@ export function inProcessTransport(routes: (router: ConnectRouter) => void, opti
     routes(router);
     options.health?.routes(router);
   };
-  const serverInterceptors = [errorInterceptor(options.log), ...(options.interceptors ?? [])];
-  const clientInterceptors = options.clientInterceptors ?? [];
+  const serverInterceptors = [rpcMetrics("server"), errorInterceptor(options.log), ...(options.interceptors ?? [])];
+  const clientInterceptors = [rpcMetrics("client"), ...(options.clientInterceptors ?? [])];
   const viaRouter = createRouterTransport(register, {
     router: { interceptors: serverInterceptors },
     transport: { interceptors: clientInterceptors },

@@ -1,13 +1,14 @@
 // probeDependency keeps a service's health in step with a dependency it can't work without: NOT_SERVING
 // while the dependency doesn't answer, so probes and load balancers route around the instance.
 import type { Logger } from "../log.ts";
+import { metrics } from "../metrics/metrics.ts";
 import { ServingStatus, type HealthStatus } from "./health.ts";
 
 export type DependencyProbe = {
   health: HealthStatus;
   /** service is the health name to flip (the overall "" status follows it). */
   service: string;
-  /** dependency names what is checked, for the log ("database", "store"). */
+  /** dependency names what is checked, for the log and the dependency_up gauge ("database", "redis"). */
   dependency: string;
   check: () => Promise<void>;
   log: Logger;
@@ -23,6 +24,7 @@ export function probeDependency({ health, service, dependency, check, log, inter
       () => false,
     );
     if (stopped) return;
+    metrics.dependencyUp.set({ dependency }, up ? 1 : 0);
     const status = up ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     if (health.get(service) === status) return;
     log.warn(up ? `${dependency} reachable again` : `${dependency} unreachable`, { service });

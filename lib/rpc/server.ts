@@ -11,6 +11,7 @@ import { ServerReflection as ServerReflectionAlpha } from "../../gen/grpc/reflec
 import { startConnectListener, type ConnectListener } from "./connect-listener.ts";
 import { answerAtDeadline, capDeadline } from "./deadline.ts";
 import { createHealth, ServingStatus, type HealthStatus } from "./health.ts";
+import { rpcMetrics } from "../metrics/rpc.ts";
 import { peerKey } from "./peer.ts";
 import { reflectionRoutes } from "./reflection.ts";
 import { PortInUseError } from "../listen.ts";
@@ -33,6 +34,8 @@ export type RpcServerOptions = {
   maxTimeoutMs?: number;
   /** shutdownTimeoutMs is how long close() waits for in-flight calls; default 10 s. */
   shutdownTimeoutMs?: number;
+  /** pages answer plain GETs by path on the internal port (a metrics scrape). */
+  pages?: Record<string, (request: Request) => Response | Promise<Response>>;
   /** interceptors wrap every handler, inside the one that enforces deadlines. */
   interceptors?: Interceptor[];
   log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -74,7 +77,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     reflectionRoutes([...services, Health])(router);
   };
   const readMaxBytes = options.readMaxBytes ?? 1024 * 1024;
-  const interceptors = [answerAtDeadline, ...(options.interceptors ?? [])];
+  const interceptors = [answerAtDeadline, rpcMetrics("server"), ...(options.interceptors ?? [])];
   const handler = connectNodeAdapter({
     routes: allRoutes,
     readMaxBytes,
@@ -186,6 +189,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
             shutdownSignal: shutdown.signal,
             streaming,
             onCall: (delta) => track(undefined, delta),
+            pages: options.pages,
           });
   } catch (error) {
     await new Promise((resolve) => listener.close(resolve));

@@ -3,6 +3,7 @@ import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
 import { commonEnv, parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
 import { acceptedCredentials, callerSecrets, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { devSecret } from "../../lib/config/secrets.ts";
+import { metricsEnv } from "../../lib/metrics/metrics.ts";
 import { callersOf } from "../../lib/rpc/callers.ts";
 import { accessTokenEnv } from "../../lib/tokens/tokens.ts";
 import { addressPrefixEnv, addressPrefixes } from "../../lib/client-address.ts";
@@ -18,6 +19,7 @@ export const authEnvSchema = z.object({
   ...serverHostEnv,
   ...accessTokenEnv,
   ...shutdownEnv,
+  ...metricsEnv,
   ...addressPrefixEnv,
   RATE_LIMIT_AUTH_REQUESTS: count("must be a positive whole number").default(10),
   RATE_LIMIT_AUTH_WINDOW_SECONDS: count("must be a positive whole number of seconds").default(60),

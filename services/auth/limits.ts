@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { type AddressPrefixes, addressKey } from "../../lib/client-address.ts";
 import { RateLimitedError } from "../../lib/errors.ts";
+import { metrics } from "../../lib/metrics/metrics.ts";
 import type { Store } from "../../lib/redis/index.ts";
 
 export type LimitOptions = {
@@ -31,8 +32,12 @@ const accountId = (email: string) => `login_account:${createHash("sha256").updat
 
 /** createLimits counts attempts in the store's fixed windows (Redis, or in-process). */
 export function createLimits(store: Store, options: LimitOptions): Limits {
-  const over = async (id: string, limit: { max: number; windowSeconds: number }, what: string) => {
-    const result = await store.rateLimit.check(id, limit.max, limit.windowSeconds);
+  const over = async (policy: string, id: string, limit: { max: number; windowSeconds: number }, what: string) => {
+    const result = await store.rateLimit.check(id, limit.max, limit.windowSeconds).catch((error: unknown) => {
+      metrics.rateLimitDecisions.inc({ policy, decision: "unavailable" });
+      throw error; // CacheUnavailableError: Unavailable, the sign-in fails closed
+    });
+    metrics.rateLimitDecisions.inc({ policy, decision: result.allowed ? "allowed" : "denied" });
     if (!result.allowed) {
       const retryAfter = Math.max(1, result.resetSeconds);
       throw new RateLimitedError(
@@ -44,11 +49,12 @@ export function createLimits(store: Store, options: LimitOptions): Limits {
   return {
     address: (kind, address) =>
       over(
+        `${kind}_address`,
         `${kind}_address:${addressKey(address || "unknown", options.prefixes)}`,
         options.perAddress,
         `${kind} attempts from this network`,
       ),
-    account: (email) => over(accountId(email), options.perAccount, "sign-in attempts for this account"),
+    account: (email) => over("login_account", accountId(email), options.perAccount, "sign-in attempts for this account"),
     succeeded: (email) => store.rateLimit.reset(accountId(email)),
   };
 }

@@ -33,6 +33,7 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     host: env.SERVER_HOST,
     port,
     internalPort: env.AUTH_SERVICE_INTERNAL_PORT,
+    metricsToken: env.METRICS_TOKEN,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   const redis = env.REDIS_URL

@@ -3,6 +3,7 @@
 // instead of starving every other request of CPU.
 import pLimit from "p-limit";
 import { ResourceExhaustedError } from "../../lib/errors.ts";
+import { metrics } from "../../lib/metrics/metrics.ts";
 import { THREADS, threadHasher } from "./argon2-threads.ts";
 
 /** OWASP_ARGON2ID is OWASP's Argon2id recommendation: 19 MiB, 2 iterations, 1 lane. */
@@ -59,7 +60,10 @@ export async function createPasswords(options: PasswordOptions = {}): Promise<Pa
   const limit = pLimit(concurrency);
   const busy = () => new ResourceExhaustedError("too many password checks in progress, retry shortly", retryAfterSeconds);
 
-  function bounded<T>(work: () => Promise<T>): Promise<T> {
+  const queued = () => metrics.argon2QueueDepth.set(limit.pendingCount);
+  const timed = { hash: metrics.argon2Duration.labels("hash"), verify: metrics.argon2Duration.labels("verify") };
+
+  function bounded<T>(operation: "hash" | "verify", work: () => Promise<T>): Promise<T> {
     if (limit.pendingCount >= maxQueue) return Promise.reject(busy());
     return new Promise<T>((resolve, reject) => {
       let gaveUp = false;
@@ -68,10 +72,14 @@ export async function createPasswords(options: PasswordOptions = {}): Promise<Pa
         reject(busy());
       }, maxWaitMs);
       void limit(async () => {
+        queued();
         if (gaveUp) return; // its caller already had its answer: free the slot at once
         clearTimeout(timer);
+        const end = timed[operation].startTimer();
         await work().then(resolve, reject);
+        end();
       });
+      queued();
     });
   }
 
@@ -79,9 +87,9 @@ export async function createPasswords(options: PasswordOptions = {}): Promise<Pa
 
   return {
     dummyHash,
-    hash: (password) => bounded(() => hasher.hash(password, params)),
+    hash: (password) => bounded("hash", () => hasher.hash(password, params)),
     verify: (password, storedHash) =>
-      bounded(async () => {
+      bounded("verify", async () => {
         const usable = storedHash !== null && ARGON2_PHC.test(storedHash);
         try {
           const ok = await hasher.verify(password, usable ? storedHash : dummyHash);

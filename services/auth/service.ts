@@ -9,6 +9,7 @@ import { authorizeCallers, type Caller, type CallerCredentials } from "../../lib
 import { errorInterceptor } from "../../lib/rpc/errors.ts";
 import { inProcessTransport } from "../../lib/rpc/in-process.ts";
 import { probeDependency } from "../../lib/rpc/probe.ts";
+import { metricsResponse } from "../../lib/metrics/metrics.ts";
 import { startRpcServer, type RpcServer } from "../../lib/rpc/server.ts";
 import { createRevocations } from "../../lib/tokens/revocation.ts";
 import { createAccessTokens, type AccessTokenOptions } from "../../lib/tokens/tokens.ts";
@@ -36,6 +37,8 @@ export type AuthServiceOptions = {
   port: number;
   /** internalPort also serves Connect on a Bun.serve port for the other binaries (lib/rpc/connect-listener.ts). */
   internalPort?: number;
+  /** metricsToken, when set, is the bearer token GET /metrics on the internal port requires (METRICS_TOKEN). */
+  metricsToken?: string;
   /** healthProbeMs is how often the store is pinged for health; default 5 s. */
   healthProbeMs?: number;
   /** shutdownTimeoutMs is how long close() waits for in-flight calls; default 10 s. */
@@ -81,6 +84,7 @@ export async function startAuthService(options: AuthServiceOptions) {
     host: options.host,
     port: options.port,
     internalPort: options.internalPort,
+    pages: { "/metrics": (request) => metricsResponse(request, options.metricsToken) },
     routes,
     services: [AuthService],
     interceptors: [errorInterceptor(log), authorize],
@@ -91,7 +95,7 @@ export async function startAuthService(options: AuthServiceOptions) {
   const stopProbe = probeDependency({
     health: server.health,
     service: AuthService.typeName,
-    dependency: "store",
+    dependency: "redis",
     check: () => store.ping(),
     log,
     intervalMs: options.healthProbeMs,

@@ -3,6 +3,7 @@ import { UserService } from "../../gen/user/v1/user_pb.ts";
 import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
 import { acceptedCredentials, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { databaseEnv } from "../../lib/db/env.ts";
+import { metricsEnv } from "../../lib/metrics/metrics.ts";
 import { callersOf } from "../../lib/rpc/callers.ts";
 
 export const userEnvSchema = z.object({
@@ -12,6 +13,7 @@ export const userEnvSchema = z.object({
   ...tokenLifetimeEnv,
   ...serverHostEnv,
   ...shutdownEnv,
+  ...metricsEnv,
   /** USER_SERVICE_INTERNAL_PORT is the internal Connect listener the gateway and the auth service call (lib/rpc/connect-listener.ts). */
   USER_SERVICE_INTERNAL_PORT: port.default(50062),
 });

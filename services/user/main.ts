@@ -30,6 +30,7 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     host: env.SERVER_HOST,
     port,
     internalPort: env.USER_SERVICE_INTERNAL_PORT,
+    metricsToken: env.METRICS_TOKEN,
     credentials: env.credentials,
     lifetimes: tokenLifetimes(env),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,

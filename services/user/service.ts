@@ -8,6 +8,7 @@ import { authorizeCallers, type Caller, type CallerCredentials } from "../../lib
 import { errorInterceptor } from "../../lib/rpc/errors.ts";
 import { inProcessTransport } from "../../lib/rpc/in-process.ts";
 import { probeDependency } from "../../lib/rpc/probe.ts";
+import { metricsResponse } from "../../lib/metrics/metrics.ts";
 import { startRpcServer, type RpcServer } from "../../lib/rpc/server.ts";
 import { createRevocations, type Lifetimes } from "../../lib/tokens/revocation.ts";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
@@ -21,6 +22,8 @@ export type UserServiceOptions = {
   port: number;
   /** internalPort also serves Connect on a Bun.serve port for the other binaries (lib/rpc/connect-listener.ts). */
   internalPort?: number;
+  /** metricsToken, when set, is the bearer token GET /metrics on the internal port requires (METRICS_TOKEN). */
+  metricsToken?: string;
   /** credentials are the secrets each caller may present (lib/rpc/callers.ts decides what it may call). */
   credentials: CallerCredentials;
   /** lifetimes are how long tokens live: revocation marks are kept as long (lib/config/config.ts tokenLifetimes). */
@@ -42,6 +45,7 @@ export async function startUserService(options: UserServiceOptions) {
     host: options.host,
     port: options.port,
     internalPort: options.internalPort,
+    pages: { "/metrics": (request) => metricsResponse(request, options.metricsToken) },
     routes,
     services: [UserService],
     interceptors: [errorInterceptor(log), authorize],

@@ -6,6 +6,7 @@ import type { Store } from "../../lib/redis/types.ts";
 import { isUniqueViolation } from "../../lib/db/errors.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
+import { metrics } from "../../lib/metrics/metrics.ts";
 import type { Revocations } from "../../lib/tokens/revocation.ts";
 import * as userCache from "./user.cache.ts";
 import * as store from "./user.store.ts";
@@ -199,8 +200,11 @@ function decodePageToken(token: string, state: store.UserState): string {
 // invalidation is logged (entries expire after their TTL anyway).
 async function cacheRead(deps: UserDeps, id: string): Promise<PublicUser | null> {
   try {
-    return await userCache.read(deps.cache, id);
+    const cached = await userCache.read(deps.cache, id);
+    metrics.userCache.inc({ result: cached ? "hit" : "miss" });
+    return cached;
   } catch (error) {
+    metrics.userCache.inc({ result: "miss" });
     deps.log.warn("user cache read failed", { error });
     return null;
   }

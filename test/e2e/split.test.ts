@@ -4,6 +4,8 @@
 // hide a missing one. The user service is then called from outside with independent clients:
 // @grpc/grpc-js reading proto/ itself, `buf curl` through reflection, and Connect JSON over fetch.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { testDatabaseUrl, testRedisUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
@@ -490,6 +492,85 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
       for (let i = 1; i <= 6; i++)
         wrong.push((await as(`203.0.113.${40 + i}`)("/auth/login", { body: { email, password: "guess" } })).status);
       expect(wrong).toEqual([401, 401, 401, 401, 401, 429]);
+    });
+  });
+  // Issue #15: each binary's metrics, and a real Prometheus scraping them with the repo's config.
+  describe("metrics", () => {
+    const internal = (banner: string) => /internal Connect: (http:\/\/\S+)/.exec(banner)?.[1] ?? "";
+    const scrape = async (base: string) => {
+      const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const value = (text: string, series: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+
+    test("each binary's metrics pass promtool check metrics, and counters move by exactly the requests made", async () => {
+      const targets = { gateway: urls.gateway, auth: internal(banners.auth), user: internal(banners.user) };
+      const email = uniqueEmail("split-metrics");
+      const registered = await api("/auth/register", { body: { email, password: PASSWORD, name: "Metrics" } });
+      const session = (await registered.json()) as Session;
+      const route = 'http_requests_total{method="GET",route="/users/:id",status="200"}';
+      const client = 'rpc_client_requests_total{service="user.v1.UserService",method="GetUser",code="ok"}';
+      const server = 'rpc_server_requests_total{service="user.v1.UserService",method="GetUser",code="ok"}';
+      const before = { gateway: await scrape(targets.gateway), user: await scrape(targets.user) };
+      for (let i = 0; i < 4; i++) expect((await api(`/users/${session.user.id}`, { token: session.access_token })).status).toBe(200);
+      const after = { gateway: await scrape(targets.gateway), user: await scrape(targets.user) };
+      expect(value(after.gateway, route) - value(before.gateway, route)).toBe(4);
+      expect(value(after.gateway, client) - value(before.gateway, client)).toBe(4);
+      expect(value(after.user, server) - value(before.user, server)).toBeGreaterThanOrEqual(4);
+      if (!Bun.which("promtool")) return console.log("[split e2e] promtool absent: promtool check metrics skipped");
+      for (const [name, base] of Object.entries(targets)) {
+        const check = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(await scrape(base)) });
+        expect(`${name}: ${check.exitCode} ${check.stdout}${check.stderr}`).toBe(`${name}: 0 `);
+      }
+    });
+
+    test("a real Prometheus started with deploy/prometheus/prometheus.yml sees every target up", async () => {
+      if (!Bun.which("prometheus")) return console.log("[split e2e] prometheus absent: scrape test skipped");
+      const dir = dataDir("split-prometheus");
+      const hostOf = (url: string) => new URL(url).host;
+      // The repo's config with the compose names pointed at this machine's ports, scraping every second.
+      const config = readFileSync(join(ROOT, "deploy/prometheus/prometheus.yml"), "utf8")
+        .replace("gateway:3000", hostOf(urls.gateway))
+        .replace("auth-service:50061", hostOf(internal(banners.auth)))
+        .replace("user-service:50062", hostOf(internal(banners.user)))
+        .replaceAll(/scrape_interval: \S+/g, "scrape_interval: 1s")
+        .replaceAll(/scrape_timeout: \S+/g, "scrape_timeout: 1s");
+      writeFileSync(join(dir, "prometheus.yml"), config);
+      copyFileSync(join(ROOT, "deploy/prometheus/alerts.yml"), join(dir, "alerts.yml"));
+      const [port] = freePorts(1) as [number];
+      const prometheus = Bun.spawn(
+        [
+          "prometheus",
+          `--config.file=${join(dir, "prometheus.yml")}`,
+          `--storage.tsdb.path=${join(dir, "data")}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+        ],
+        { stdout: "ignore", stderr: "pipe" },
+      );
+      try {
+        let health: Record<string, string> = {};
+        for (let attempt = 0; attempt < 100; attempt++) {
+          await Bun.sleep(200);
+          const res = await fetch(`http://127.0.0.1:${port}/api/v1/targets`).catch(() => null);
+          if (!res?.ok) continue;
+          const body = (await res.json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+          health = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
+          if (Object.values(health).length === 3 && Object.values(health).every((h) => h === "up")) break;
+        }
+        if (Object.keys(health).length === 0) prometheus.kill();
+        const log = Object.keys(health).length === 0 ? await new Response(prometheus.stderr).text() : "";
+        expect({ health, log: log.split("\n").filter((line) => line.includes("level=error")) }).toEqual({
+          health: { gateway: "up", "auth-service": "up", "user-service": "up" },
+          log: [],
+        });
+      } finally {
+        prometheus.kill();
+        await prometheus.exited;
+      }
     });
   });
 });

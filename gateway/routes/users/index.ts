@@ -1,6 +1,7 @@
 // /users/*: authorization lives here (who may see and change what); the user service owns the data.
 import { UserState } from "../../../gen/user/v1/user_pb.ts";
 import type { MiddlewareHandler } from "hono";
+import { metrics } from "../../../lib/metrics/metrics.ts";
 import type { GatewayDeps } from "../../deps.ts";
 import { etag } from "../../middleware/etag.ts";
 import { jsonBody } from "../../middleware/json-body.ts";
@@ -12,6 +13,8 @@ import { sessionsJson, tokenPairJson, userJson } from "../wire.ts";
 import { activeCachedUser } from "./cached-user.ts";
 import * as routes from "./routes.ts";
 
+const cacheHit = metrics.userCache.labels("hit");
+const cacheMiss = metrics.userCache.labels("miss");
 const STATES = { active: UserState.ACTIVE, deleted: UserState.DELETED, all: UserState.ALL } as const;
 const KiB = 1024;
 
@@ -29,7 +32,9 @@ export function usersApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
   app.openapi(routes.me, async (c) => {
     const id = c.get("auth").sub;
     // The user cache was read with the rate limit, in the same round trip as the revocation check.
-    const user = activeCachedUser(c.get("cachedUser"), id) ?? (await deps.users.getUser({ id }));
+    const cached = activeCachedUser(c.get("cachedUser"), id);
+    (cached ? cacheHit : cacheMiss).inc();
+    const user = cached ?? (await deps.users.getUser({ id }));
     return c.json(userJson(user), 200);
   });
 

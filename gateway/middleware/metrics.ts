@@ -1,0 +1,43 @@
+// HTTP RED metrics for every request the gateway answers, labelled by the route template that
+// answered (`/users/:id`, never the raw path) — or `unmatched` when none did — and the status.
+import type { MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
+import { metrics } from "../../lib/metrics/metrics.ts";
+
+type Series = { count: { inc(): void }; duration: { observe(seconds: number): void } };
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/** httpMetrics times each request and counts it by method, route template and status. */
+export function httpMetrics(): MiddlewareHandler {
+  const children = new Map<string, Series>();
+  const series = (method: string, route: string, status: string): Series => {
+    const key = `${method} ${route} ${status}`;
+    let found = children.get(key);
+    if (!found) {
+      found = {
+        count: metrics.httpRequests.labels(method, route, status),
+        duration: metrics.httpDuration.labels(method, route, status),
+      };
+      children.set(key, found);
+    }
+    return found;
+  };
+  return async function httpMetrics(c, next) {
+    const start = performance.now();
+    await next();
+    const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";
+    const s = series(method, routeOf(c), String(c.res.status));
+    s.count.inc();
+    s.duration.observe((performance.now() - start) / 1000);
+  };
+}
+
+// The first route with a handler of its own that matched (middleware is mounted on wildcards): the
+// one that answers, or would have had a middleware (auth, rate limit) not answered first.
+// `/users/me` matches `/users/:id` too, but is registered, so matched, before it.
+function routeOf(c: Parameters<MiddlewareHandler>[0]): string {
+  for (const route of matchedRoutes(c)) {
+    if (route.method !== "ALL" && !route.path.endsWith("*")) return route.path;
+  }
+  return "unmatched";
+}
