@@ -31,6 +31,7 @@ type Service = {
   environment?: Record<string, string | number>;
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
+  profiles?: string[];
 };
 
 function config(file: string, env: Record<string, string> = {}) {
@@ -41,7 +42,14 @@ function config(file: string, env: Record<string, string> = {}) {
   return {
     exitCode: result.exitCode,
     stderr: result.stderr.toString(),
-    services: () => (Bun.YAML.parse(stdout) as { services: Record<string, Service> }).services,
+    // What a plain `up` starts: docker-compose 1.x's `config` lists every profile's services too
+    // (deploy/observability.test.ts checks the `observability` profile).
+    services: () =>
+      Object.fromEntries(
+        Object.entries((Bun.YAML.parse(stdout) as { services: Record<string, Service> }).services).filter(
+          ([, service]) => !service.profiles?.length,
+        ),
+      ),
   };
 }
 
