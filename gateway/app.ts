@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { metricsResponse } from "../lib/metrics/metrics.ts";
+import { withRequest } from "../lib/request-context.ts";
 import type { GatewayDeps } from "./deps.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
@@ -25,6 +26,8 @@ export function createApp(deps: GatewayDeps) {
   // First: it times and counts every answer, errors and 404s included.
   app.use(httpMetrics());
   app.use(requestId({ limitLength: 128 }));
+  // Everything the request does from here runs inside it: log lines and RPCs carry its id.
+  app.use((c, next) => withRequest({ requestId: c.get("requestId") }, next));
   app.use(clientIp(deps.trustedProxies));
   app.use(accessLog(deps.log));
   app.use(secureHeaders({ contentSecurityPolicy: undefined, crossOriginEmbedderPolicy: false }));

@@ -1,5 +1,8 @@
 // Structured JSON logs, one object per line on stderr. Callers pass fields, never secrets: there is
-// no request-body logging anywhere, and redact() guards the few fields that could carry one.
+// no request-body logging anywhere, and redact() guards the few fields that could carry one. A line
+// written while a request is served carries its request_id (lib/request-context.ts).
+import { currentRequest } from "./request-context.ts";
+
 type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEYS = /pass(word)?|secret|token|hash|authorization|cookie/i;
@@ -17,7 +20,16 @@ export function createLogger(
     (at: Level) =>
     (msg: string, fields: Record<string, unknown> = {}) => {
       if (order[at] < order[level]) return;
-      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: at, ...base, msg, ...redact(fields) })}\n`);
+      const request = currentRequest();
+      const line = {
+        time: new Date().toISOString(),
+        level: at,
+        ...base,
+        msg,
+        ...(request && { request_id: request.requestId }),
+        ...redact(fields),
+      };
+      process.stderr.write(`${JSON.stringify(line)}\n`);
     };
   return {
     debug: write("debug"),

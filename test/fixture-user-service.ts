@@ -1,6 +1,7 @@
 // A throwaway UserService for the rpc library's tests: no database, one fixed user.
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { UserService } from "../gen/user/v1/user_pb.ts";
+import { currentRequest } from "../lib/request-context.ts";
 import { startRpcServer, type RpcServerOptions } from "../lib/rpc/server.ts";
 
 export const TEST_USER = {
@@ -17,7 +18,8 @@ export const slowCalls = { started: 0 };
 
 /**
  * testUserRoutes: GetUser answers TEST_USER (NotFound otherwise) and echoes the request
- * metadata "x-echo" as response header and trailer; GetUserByEmail echoes the email back (for
+ * metadata "x-echo" as response header and trailer, and the request id it was served in as
+ * "x-seen-request-id"; GetUserByEmail echoes the email back (for
  * large messages); ListUsers sleeps page_size milliseconds.
  */
 export function testUserRoutes(router: ConnectRouter): void {
@@ -29,6 +31,7 @@ export function testUserRoutes(router: ConnectRouter): void {
         ctx.responseTrailer.set("x-echo-trailer", echo);
       }
       if (req.id !== TEST_USER.id) throw new ConnectError(`user ${req.id} not found`, Code.NotFound);
+      ctx.responseHeader.set("x-seen-request-id", currentRequest()?.requestId ?? "");
       return TEST_USER;
     },
     getUserByEmail(req) {

@@ -4,6 +4,7 @@ import { Code, ConnectError, type Interceptor, type Transport } from "@connectrp
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { rpcMetrics } from "../metrics/rpc.ts";
 import { createConnectClientTransport } from "./connect-client.ts";
+import { passRequestId } from "./request-id.ts";
 
 export type RpcTransportOptions = {
   /** timeoutMs is the deadline of every call that sets none; default 5 s. */
@@ -24,7 +25,7 @@ export type RpcTransportOptions = {
  * drops the connection mid-call, fails at once with Unavailable.
  */
 export function createRpcTransport(baseUrl: string, options: RpcTransportOptions = {}): Transport {
-  const interceptors = [rpcMetrics("client"), lostPeerIsUnavailable, ...(options.interceptors ?? [])];
+  const interceptors = [rpcMetrics("client"), passRequestId, lostPeerIsUnavailable, ...(options.interceptors ?? [])];
   if (options.protocol !== "grpc") return createConnectClientTransport(baseUrl, { timeoutMs: options.timeoutMs ?? 5000, interceptors });
   return createGrpcTransport({
     baseUrl,

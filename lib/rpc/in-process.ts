@@ -23,6 +23,7 @@ import type { Logger } from "../log.ts";
 import { type Caller, callerKey } from "./callers.ts";
 import { rpcMetrics } from "../metrics/rpc.ts";
 import { errorInterceptor } from "./errors.ts";
+import { acceptRequestId, passRequestId } from "./request-id.ts";
 import type { HealthStatus } from "./health.ts";
 import { callSignal, chain, NEVER, serveUnary, unarySpecs, whenAborted, type UnarySpec } from "./unary-call.ts";
 
@@ -43,8 +44,8 @@ export function inProcessTransport(routes: (router: ConnectRouter) => void, opti
     routes(router);
     options.health?.routes(router);
   };
-  const serverInterceptors = [rpcMetrics("server"), errorInterceptor(options.log), ...(options.interceptors ?? [])];
-  const clientInterceptors = [rpcMetrics("client"), ...(options.clientInterceptors ?? [])];
+  const serverInterceptors = [rpcMetrics("server"), acceptRequestId, errorInterceptor(options.log), ...(options.interceptors ?? [])];
+  const clientInterceptors = [rpcMetrics("client"), passRequestId, ...(options.clientInterceptors ?? [])];
   const viaRouter = createRouterTransport(register, {
     router: { interceptors: serverInterceptors },
     transport: { interceptors: clientInterceptors },

@@ -13,6 +13,7 @@ import { answerAtDeadline, capDeadline } from "./deadline.ts";
 import { createHealth, ServingStatus, type HealthStatus } from "./health.ts";
 import { rpcMetrics } from "../metrics/rpc.ts";
 import { peerKey } from "./peer.ts";
+import { acceptRequestId } from "./request-id.ts";
 import { reflectionRoutes } from "./reflection.ts";
 import { PortInUseError } from "../listen.ts";
 
@@ -77,7 +78,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     reflectionRoutes([...services, Health])(router);
   };
   const readMaxBytes = options.readMaxBytes ?? 1024 * 1024;
-  const interceptors = [answerAtDeadline, rpcMetrics("server"), ...(options.interceptors ?? [])];
+  const interceptors = [answerAtDeadline, rpcMetrics("server"), acceptRequestId, ...(options.interceptors ?? [])];
   const handler = connectNodeAdapter({
     routes: allRoutes,
     readMaxBytes,
