@@ -135,11 +135,16 @@ try {
     const { access_token } = (await reg.json()) as { access_token: string };
     const me = { url: `${base}/users/me`, headers: { authorization: `Bearer ${access_token}` } };
     if (!(await fetch(me.url, { headers: me.headers })).ok) throw new Error("GET /users/me failed"); // and caches the user
+    // Sign-ins use an account of their own: each starts a session, and beyond a user's 100 live
+    // sessions the oldest ends, which would end the probe's.
+    const loginEmail = `login-${email}`;
+    const signUp = await fetch(`${base}/auth/register`, json("POST", { email: loginEmail, password: PASSWORD, name: "Bench" }));
+    if (signUp.status !== 201) throw new Error(`register answered ${signUp.status}: ${await signUp.text()}`);
     const login = {
       url: `${base}/auth/login`,
       method: "POST" as const,
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email, password: PASSWORD }),
+      body: JSON.stringify({ email: loginEmail, password: PASSWORD }),
     };
     const pids = () => [combined.pid];
 

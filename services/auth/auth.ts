@@ -52,15 +52,17 @@ export async function register(
  * counted per client network and per account before anything is read.
  */
 export async function login(deps: AuthDeps, input: { email: string; password: string }, client: SessionClient): Promise<Session> {
-  await deps.limits.address("login", client.ip);
-  await deps.limits.account(input.email);
+  await Promise.all([deps.limits.address("login", client.ip), deps.limits.account(input.email)]);
   const since = Date.now();
   const found = await fromUserService(deps.users.getUserByEmailInternal({ email: input.email }));
   const user = found && !found.deletedAt ? found : null;
   const ok = await deps.passwords.verify(input.password, user?.passwordHash ?? null);
   if (!user || !ok) throw new UnauthenticatedError(INVALID_CREDENTIALS);
-  await deps.limits.succeeded(input.email);
-  return startSession(deps, toPublicUser(user), client, since, INVALID_CREDENTIALS);
+  const [session] = await Promise.all([
+    startSession(deps, toPublicUser(user), client, since, INVALID_CREDENTIALS),
+    deps.limits.succeeded(input.email),
+  ]);
+  return session;
 }
 
 /** verifyToken checks an access token's signature and claims, then its revocation (one store read). */

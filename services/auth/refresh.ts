@@ -107,7 +107,7 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
 
   async function lock(name: string) {
     try {
-      return await store.locks.acquire(name, { ttlSeconds: 5, retries: 100, retryDelayMs: 10 });
+      return await store.locks.acquire(name, { ttlSeconds: 5, retries: 500, retryDelayMs: 2 });
     } catch (error) {
       if (error instanceof LockTimeoutError) throw new ResourceExhaustedError("this session is being changed, retry shortly", 1);
       throw error;
