@@ -24,9 +24,10 @@ test("bench --quick prints the table with every scenario and a verdict for every
     TARGETS.splitFloor,
     TARGETS.splitCpu,
     TARGETS.hopAdded,
+    TARGETS.tracingOff,
   ]) {
     expect(stdout).toMatch(new RegExp(`^\\| ${RegExp.escape(label)} \\| .+ \\| (PASS|MISS) \\|$`, "m"));
   }
-  for (const label of [TARGETS.hop, TARGETS.hopCpu])
+  for (const label of [TARGETS.hop, TARGETS.hopCpu, TARGETS.tracingOn])
     expect(stdout).toMatch(new RegExp(`^\\| ${RegExp.escape(label)} \\| .+ \\| info \\|$`, "m"));
 }, 180_000);

@@ -6,6 +6,7 @@ import type { LoadResult } from "./result.ts";
 export const SCENARIOS = {
   bare: "bare Bun.serve (baseline)",
   meCombined: "GET /users/me · combined",
+  meTraced: "GET /users/me · combined, tracing on (100 % sampled, OTLP to a local sink)",
   login: "POST /auth/login · combined",
   probeIdle: "GET /users/me · paced probe, idle",
   probeFlood: "GET /users/me · paced probe, login flood",
@@ -28,6 +29,8 @@ export const TARGETS = {
   splitFloor: "GET /users/me split ÷ bare (req/s), issue 12",
   splitCpu: "GET /users/me split: CPU per request, 3 processes",
   hopAdded: "GetUser: CPU the hop adds per call (client + service − in-process)",
+  tracingOff: "tracing off: the instrumentation's checks per GET /users/me ÷ its CPU",
+  tracingOn: "tracing on: CPU per GET /users/me ÷ tracing off",
 } as const;
 
 export type Row = { label: string; result: LoadResult; rssBytes: number; cpuUsPerRequest: number };

@@ -11,6 +11,7 @@ import { pickLoadTool, type LoadSpec } from "./load.ts";
 import { cpuSeconds, freePorts, httpOk, pinning, rssBytes, spawn, stopAll, waitFor, type Proc } from "./processes.ts";
 import { parseResult, type LoadResult } from "./result.ts";
 import { rps, SCENARIOS, table, targets, TARGETS, type Row } from "./report.ts";
+import { tracingOffNsPerRequest } from "./tracing-off.ts";
 
 const quick = process.argv.includes("--quick");
 const SECONDS = quick ? 1 : 10;
@@ -161,6 +162,32 @@ try {
     await combined.stop();
   }
 
+  // 2b. The same combined /users/me with tracing on: every span sampled and exported over OTLP to a
+  // sink here that accepts and drops them (the SDK's default batch limits apply).
+  {
+    const sink = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => new Response(new Uint8Array(), { headers: { "content-type": "application/x-protobuf" } }),
+    });
+    const [gw, auth, user] = freePorts(3) as [number, number, number];
+    const base = `http://127.0.0.1:${gw}`;
+    const traced = spawn(
+      "combined-traced",
+      ["combined/main.ts", "serve", "--gateway-port", String(gw), "--auth-port", String(auth), "--user-port", String(user)],
+      { env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}` }, pin: pin.server, logFile: join(dir, "traced.log") },
+    );
+    await waitFor("combined serve (traced)", httpOk(`${base}/health/live`), [traced], 60_000);
+    const reg = await fetch(`${base}/auth/register`, json("POST", { email: `traced-${email}`, password: PASSWORD, name: "Bench" }));
+    if (reg.status !== 201) throw new Error(`register answered ${reg.status}: ${await reg.text()}`);
+    const { access_token } = (await reg.json()) as { access_token: string };
+    const me = { url: `${base}/users/me`, headers: { authorization: `Bearer ${access_token}` } };
+    if (!(await fetch(me.url, { headers: me.headers })).ok) throw new Error("GET /users/me failed");
+    await measureLoad(SCENARIOS.meTraced, () => [traced.pid], { ...me, connections: CONNECTIONS });
+    await traced.stop();
+    sink.stop(true);
+  }
+
   // 3. The raw password check, on the server's core, as many at once as the auth service allows.
   {
     const verify = loop(["bench/verify-loop.ts", String(SECONDS)], pin.server);
@@ -270,6 +297,12 @@ ${targets([
   { label: TARGETS.hopCpu, value: get(SCENARIOS.meSplit).cpuUsPerRequest / get(SCENARIOS.grpcDirect).cpuUsPerRequest },
   { label: TARGETS.splitFloor, value: rps(split) / rps(bare), goal: { op: ">=", value: 0.06 } },
   { label: TARGETS.splitCpu, value: get(SCENARIOS.meSplit).cpuUsPerRequest, unit: "µs", goal: { op: "<=", value: 100 } },
+  {
+    label: TARGETS.tracingOff,
+    value: tracingOffNsPerRequest() / 1000 / get(SCENARIOS.meCombined).cpuUsPerRequest,
+    goal: { op: "<=", value: 0.02 },
+  },
+  { label: TARGETS.tracingOn, value: get(SCENARIOS.meTraced).cpuUsPerRequest / get(SCENARIOS.meCombined).cpuUsPerRequest },
   {
     label: TARGETS.hopAdded,
     value: get(SCENARIOS.hopConnect).cpuUsPerRequest - get(SCENARIOS.hopInProcess).cpuUsPerRequest,

@@ -15,6 +15,7 @@ import { openDatabase } from "../lib/db/database.ts";
 import { pgliteDir } from "../lib/db/env.ts";
 import { createLogger } from "../lib/log.ts";
 import { onShutdown } from "../lib/shutdown/shutdown.ts";
+import { startTracing } from "../lib/tracing/tracing.ts";
 import { loadUserEnv, userEnvSchema } from "../services/user/env.ts";
 import { startUserService } from "../services/user/service.ts";
 import { serviceClients } from "../gateway/clients.ts";
@@ -45,12 +46,14 @@ export async function serve(args: string[]): Promise<void> {
     auth: portFlag(values["auth-port"], "--auth-port", 50051),
     user: portFlag(values["user-port"], "--user-port", 50052),
   };
+  const tracing = startTracing("combined", gatewayEnv);
   const log = createLogger({ service: "combined" });
   const db = await openDatabase({ url: userEnv.DATABASE_URL, pgliteDir: pgliteDir(userEnv.DATA_DIR) });
   const store = storeFromEnv(userEnv);
   const closers: (() => Promise<void>)[] = [];
   onShutdown(async () => {
     for (const close of closers.reverse()) await close();
+    await tracing.shutdown();
   });
 
   const user = await startUserService({
@@ -119,5 +122,6 @@ export async function serve(args: string[]): Promise<void> {
   user service  ${user.server.url}  (gRPC, gRPC-Web, Connect)
   operator      authorization: Bearer $OPERATOR_TOKEN${process.env.OPERATOR_TOKEN ? "" : ` (development value in ${userEnv.DATA_DIR}/dev-secrets.json)`}
   database      ${db.describe()}${db.kind === "pglite" ? "  · set DATABASE_URL for PostgreSQL" : ""}
-  redis         ${store.describe()}${store.kind === "memory" ? "  · set REDIS_URL for Redis" : ""}`);
+  redis         ${store.describe()}${store.kind === "memory" ? "  · set REDIS_URL for Redis" : ""}
+  tracing       ${tracing.describe()}`);
 }

@@ -5,11 +5,13 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { metricsResponse } from "../lib/metrics/metrics.ts";
 import { withRequest } from "../lib/request-context.ts";
+import { tracingEnabled } from "../lib/tracing/tracing.ts";
 import type { GatewayDeps } from "./deps.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { clientIp } from "./middleware/client-ip.ts";
 import { httpMetrics } from "./middleware/metrics.ts";
+import { traceRequests } from "./middleware/tracing.ts";
 import { onError, problemResponse } from "./problem.ts";
 import { authApi } from "./routes/auth/index.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -26,6 +28,7 @@ export function createApp(deps: GatewayDeps) {
   // First: it times and counts every answer, errors and 404s included.
   app.use(httpMetrics());
   app.use(requestId({ limitLength: 128 }));
+  if (tracingEnabled()) app.use(traceRequests());
   // Everything the request does from here runs inside it: log lines and RPCs carry its id.
   app.use((c, next) => withRequest({ requestId: c.get("requestId") }, next));
   app.use(clientIp(deps.trustedProxies));

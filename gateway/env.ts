@@ -5,6 +5,7 @@ import { commonEnv } from "../lib/config/config.ts";
 import { callerSecrets, credentialEnv } from "../lib/config/credentials.ts";
 import { devSecret } from "../lib/config/secrets.ts";
 import { metricsEnv } from "../lib/metrics/metrics.ts";
+import { tracingEnv } from "../lib/tracing/tracing.ts";
 import { accessTokenEnv } from "../lib/tokens/tokens.ts";
 import { parseTrustedProxies } from "./middleware/client-ip.ts";
 
@@ -30,6 +31,7 @@ export const gatewayEnvSchema = z.object({
   ...accessTokenEnv,
   GATEWAY_TOKEN: credentialEnv.GATEWAY_TOKEN,
   ...metricsEnv,
+  ...tracingEnv,
   AUTH_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50051"),
   USER_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50052"),
   SERVICE_TIMEOUT_MS: count("SERVICE_TIMEOUT_MS", 5000),

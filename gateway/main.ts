@@ -6,6 +6,7 @@ import { createLogger } from "../lib/log.ts";
 import { sendCredential } from "../lib/rpc/callers.ts";
 import { createRpcTransport } from "../lib/rpc/client.ts";
 import { onShutdown } from "../lib/shutdown/shutdown.ts";
+import { startTracing } from "../lib/tracing/tracing.ts";
 import { createAccessTokens } from "../lib/tokens/tokens.ts";
 import { serviceClients } from "./clients.ts";
 import { loadGatewayEnv, rateLimits } from "./env.ts";
@@ -19,6 +20,7 @@ Commands:
 
 const serve = serveCommand(USAGE, async (portFlag) => {
   const env = loadGatewayEnv();
+  const tracing = startTracing("gateway", env);
   // The default port is configuration, so it is read after the flags are checked.
   const port = portFlag(env.SERVER_PORT);
   const log = createLogger({ service: "gateway" });
@@ -49,9 +51,9 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     { host: env.SERVER_HOST, port, shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS },
   );
   console.log(
-    `gateway listening on ${gateway.url}\n  auth service: ${env.AUTH_SERVICE_URL}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${store.describe()}\n  docs: ${gateway.url}/swagger-ui`,
+    `gateway listening on ${gateway.url}\n  auth service: ${env.AUTH_SERVICE_URL}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${store.describe()}\n  tracing: ${tracing.describe()}\n  docs: ${gateway.url}/swagger-ui`,
   );
-  onShutdown(gateway.close, () => store.close());
+  onShutdown(gateway.close, () => store.close(), tracing.shutdown);
 });
 
 await runCommands(USAGE, { serve });

@@ -2,6 +2,7 @@
 // no request-body logging anywhere, and redact() guards the few fields that could carry one. A line
 // written while a request is served carries its request_id (lib/request-context.ts).
 import { currentRequest } from "./request-context.ts";
+import { activeTraceIds } from "./tracing/tracing.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -27,6 +28,7 @@ export function createLogger(
         ...base,
         msg,
         ...(request && { request_id: request.requestId }),
+        ...activeTraceIds(),
         ...redact(fields),
       };
       process.stderr.write(`${JSON.stringify(line)}\n`);

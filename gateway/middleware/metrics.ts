@@ -32,10 +32,11 @@ export function httpMetrics(): MiddlewareHandler {
   };
 }
 
+/** routeOf is the route template of a request, for labels and span names. */
 // The first route with a handler of its own that matched (middleware is mounted on wildcards): the
 // one that answers, or would have had a middleware (auth, rate limit) not answered first.
 // `/users/me` matches `/users/:id` too, but is registered, so matched, before it.
-function routeOf(c: Parameters<MiddlewareHandler>[0]): string {
+export function routeOf(c: Parameters<MiddlewareHandler>[0]): string {
   for (const route of matchedRoutes(c)) {
     if (route.method !== "ALL" && !route.path.endsWith("*")) return route.path;
   }

@@ -2,7 +2,9 @@
 // permits and a rate-limit hit that reads keys (scripts.ts). Rate-limit windows come from
 // rate-limiter-flexible's atomic script, which scripts.ts repeats for that hit.
 import { Redis, ReplyError } from "ioredis";
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { metrics } from "../metrics/metrics.ts";
+import { tracer, tracingEnabled } from "../tracing/tracing.ts";
 import { RateLimiterRedis } from "rate-limiter-flexible";
 import { CacheUnavailableError } from "./errors.ts";
 import { runScript, SCRIPTS } from "./scripts.ts";
@@ -39,6 +41,11 @@ export function createRedisClient(url: string, commandTimeoutMs = 1000): Redis {
   );
 }
 
+const spanOptions = (command: string) => ({
+  kind: SpanKind.CLIENT,
+  attributes: { "db.system.name": "redis", "db.operation.name": command.toUpperCase() },
+});
+
 type CommandSeries = { duration: { observe(seconds: number): void }; errors: { inc(): void } };
 
 // Every command's round trip and failure, by command name (those this code sends: a closed set).
@@ -56,11 +63,19 @@ function instrumented(client: Redis): Redis {
   client.sendCommand = ((command, stream) => {
     const start = performance.now();
     const s = series(command.name);
+    // A span only inside a traced request (not for health probes and reconnects).
+    const span =
+      tracingEnabled() && trace.getActiveSpan() ? tracer.startSpan(`redis ${command.name}`, spanOptions(command.name)) : undefined;
     command.promise.then(
-      () => s.duration.observe((performance.now() - start) / 1000),
       () => {
         s.duration.observe((performance.now() - start) / 1000);
+        span?.end();
+      },
+      (error: unknown) => {
+        s.duration.observe((performance.now() - start) / 1000);
         s.errors.inc();
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        span?.end();
       },
     );
     return send(command, stream);

@@ -3,6 +3,7 @@
 import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { rpcMetrics } from "../metrics/rpc.ts";
+import { traceClient } from "../tracing/rpc.ts";
 import { createConnectClientTransport } from "./connect-client.ts";
 import { passRequestId } from "./request-id.ts";
 
@@ -25,7 +26,7 @@ export type RpcTransportOptions = {
  * drops the connection mid-call, fails at once with Unavailable.
  */
 export function createRpcTransport(baseUrl: string, options: RpcTransportOptions = {}): Transport {
-  const interceptors = [rpcMetrics("client"), passRequestId, lostPeerIsUnavailable, ...(options.interceptors ?? [])];
+  const interceptors = [rpcMetrics("client"), passRequestId, traceClient, lostPeerIsUnavailable, ...(options.interceptors ?? [])];
   if (options.protocol !== "grpc") return createConnectClientTransport(baseUrl, { timeoutMs: options.timeoutMs ?? 5000, interceptors });
   return createGrpcTransport({
     baseUrl,

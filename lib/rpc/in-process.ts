@@ -22,6 +22,7 @@ import { create, type DescMessage, type MessageInitShape } from "@bufbuild/proto
 import type { Logger } from "../log.ts";
 import { type Caller, callerKey } from "./callers.ts";
 import { rpcMetrics } from "../metrics/rpc.ts";
+import { traceClient, traceServer } from "../tracing/rpc.ts";
 import { errorInterceptor } from "./errors.ts";
 import { acceptRequestId, passRequestId } from "./request-id.ts";
 import type { HealthStatus } from "./health.ts";
@@ -44,8 +45,14 @@ export function inProcessTransport(routes: (router: ConnectRouter) => void, opti
     routes(router);
     options.health?.routes(router);
   };
-  const serverInterceptors = [rpcMetrics("server"), acceptRequestId, errorInterceptor(options.log), ...(options.interceptors ?? [])];
-  const clientInterceptors = [rpcMetrics("client"), passRequestId, ...(options.clientInterceptors ?? [])];
+  const serverInterceptors = [
+    rpcMetrics("server"),
+    acceptRequestId,
+    traceServer,
+    errorInterceptor(options.log),
+    ...(options.interceptors ?? []),
+  ];
+  const clientInterceptors = [rpcMetrics("client"), passRequestId, traceClient, ...(options.clientInterceptors ?? [])];
   const viaRouter = createRouterTransport(register, {
     router: { interceptors: serverInterceptors },
     transport: { interceptors: clientInterceptors },

@@ -12,6 +12,7 @@ import { startConnectListener, type ConnectListener } from "./connect-listener.t
 import { answerAtDeadline, capDeadline } from "./deadline.ts";
 import { createHealth, ServingStatus, type HealthStatus } from "./health.ts";
 import { rpcMetrics } from "../metrics/rpc.ts";
+import { traceServer } from "../tracing/rpc.ts";
 import { peerKey } from "./peer.ts";
 import { acceptRequestId } from "./request-id.ts";
 import { reflectionRoutes } from "./reflection.ts";
@@ -78,7 +79,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     reflectionRoutes([...services, Health])(router);
   };
   const readMaxBytes = options.readMaxBytes ?? 1024 * 1024;
-  const interceptors = [answerAtDeadline, rpcMetrics("server"), acceptRequestId, ...(options.interceptors ?? [])];
+  const interceptors = [answerAtDeadline, rpcMetrics("server"), acceptRequestId, traceServer, ...(options.interceptors ?? [])];
   const handler = connectNodeAdapter({
     routes: allRoutes,
     readMaxBytes,

@@ -4,6 +4,7 @@ import { commonEnv, parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenL
 import { acceptedCredentials, callerSecrets, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { devSecret } from "../../lib/config/secrets.ts";
 import { metricsEnv } from "../../lib/metrics/metrics.ts";
+import { tracingEnv } from "../../lib/tracing/tracing.ts";
 import { callersOf } from "../../lib/rpc/callers.ts";
 import { accessTokenEnv } from "../../lib/tokens/tokens.ts";
 import { addressPrefixEnv, addressPrefixes } from "../../lib/client-address.ts";
@@ -20,6 +21,7 @@ export const authEnvSchema = z.object({
   ...accessTokenEnv,
   ...shutdownEnv,
   ...metricsEnv,
+  ...tracingEnv,
   ...addressPrefixEnv,
   RATE_LIMIT_AUTH_REQUESTS: count("must be a positive whole number").default(10),
   RATE_LIMIT_AUTH_WINDOW_SECONDS: count("must be a positive whole number of seconds").default(60),

@@ -8,6 +8,7 @@ import { createLogger } from "../../lib/log.ts";
 import { sendCredential } from "../../lib/rpc/callers.ts";
 import { createRpcTransport } from "../../lib/rpc/client.ts";
 import { onShutdown } from "../../lib/shutdown/shutdown.ts";
+import { startTracing } from "../../lib/tracing/tracing.ts";
 import { loadAuthEnv } from "./env.ts";
 import { startAuthService } from "./service.ts";
 
@@ -19,6 +20,7 @@ Commands:
 const serve = serveCommand(USAGE, async (portFlag) => {
   const port = portFlag(50051);
   const env = loadAuthEnv();
+  const tracing = startTracing("auth-service", env);
   const log = createLogger({ service: "auth-service" });
   const store = storeFromEnv(env);
   const service = await startAuthService({
@@ -40,9 +42,9 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     ? store.describe()
     : `${store.describe()} (development only: revocations by the user service and gateway aren't seen; set REDIS_URL)`;
   console.log(
-    `auth-service listening on ${service.server.url}\n  internal Connect: ${service.server.internalUrl}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${redis}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
+    `auth-service listening on ${service.server.url}\n  internal Connect: ${service.server.internalUrl}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${redis}\n  tracing: ${tracing.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
   );
-  onShutdown(service.close, () => store.close());
+  onShutdown(service.close, () => store.close(), tracing.shutdown);
 });
 
 await runCommands(USAGE, { serve });

@@ -6,6 +6,7 @@ import type { UserService } from "../../gen/user/v1/user_pb.ts";
 import type { Store } from "../../lib/redis/index.ts";
 import type { Logger } from "../../lib/log.ts";
 import { authorizeCallers, type Caller, type CallerCredentials } from "../../lib/rpc/callers.ts";
+import { rpcAccessLog } from "../../lib/rpc/access-log.ts";
 import { errorInterceptor } from "../../lib/rpc/errors.ts";
 import { inProcessTransport } from "../../lib/rpc/in-process.ts";
 import { probeDependency } from "../../lib/rpc/probe.ts";
@@ -87,7 +88,7 @@ export async function startAuthService(options: AuthServiceOptions) {
     pages: { "/metrics": (request) => metricsResponse(request, options.metricsToken) },
     routes,
     services: [AuthService],
-    interceptors: [errorInterceptor(log), authorize],
+    interceptors: [rpcAccessLog(log), errorInterceptor(log), authorize],
     log: (message, fields) => log.info(message, fields),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
   });

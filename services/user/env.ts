@@ -4,6 +4,7 @@ import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv 
 import { acceptedCredentials, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { databaseEnv } from "../../lib/db/env.ts";
 import { metricsEnv } from "../../lib/metrics/metrics.ts";
+import { tracingEnv } from "../../lib/tracing/tracing.ts";
 import { callersOf } from "../../lib/rpc/callers.ts";
 
 export const userEnvSchema = z.object({
@@ -14,6 +15,7 @@ export const userEnvSchema = z.object({
   ...serverHostEnv,
   ...shutdownEnv,
   ...metricsEnv,
+  ...tracingEnv,
   /** USER_SERVICE_INTERNAL_PORT is the internal Connect listener the gateway and the auth service call (lib/rpc/connect-listener.ts). */
   USER_SERVICE_INTERNAL_PORT: port.default(50062),
 });

@@ -8,6 +8,7 @@ import { pgliteDir } from "../../lib/db/env.ts";
 import { migrateCommand } from "../../lib/db/migrate-cli.ts";
 import { createLogger } from "../../lib/log.ts";
 import { onShutdown } from "../../lib/shutdown/shutdown.ts";
+import { startTracing } from "../../lib/tracing/tracing.ts";
 import { loadUserEnv } from "./env.ts";
 import { startUserService } from "./service.ts";
 
@@ -20,6 +21,7 @@ Commands:
 const serve = serveCommand(USAGE, async (portFlag) => {
   const port = portFlag(50052);
   const env = loadUserEnv();
+  const tracing = startTracing("user-service", env);
   const log = createLogger({ service: "user-service" });
   const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
   const store = storeFromEnv(env);
@@ -36,12 +38,13 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   console.log(
-    `user-service listening on ${service.server.url}\n  internal Connect: ${service.server.internalUrl}\n  database: ${db.describe()}\n  redis: ${store.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
+    `user-service listening on ${service.server.url}\n  internal Connect: ${service.server.internalUrl}\n  database: ${db.describe()}\n  redis: ${store.describe()}\n  tracing: ${tracing.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
   );
   onShutdown(
     service.close,
     () => db.close(),
     () => store.close(),
+    tracing.shutdown,
   );
 });
 

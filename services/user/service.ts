@@ -5,6 +5,7 @@ import type { Database } from "../../lib/db/database.ts";
 import { migrateUp } from "../../lib/db/migrate.ts";
 import type { Logger } from "../../lib/log.ts";
 import { authorizeCallers, type Caller, type CallerCredentials } from "../../lib/rpc/callers.ts";
+import { rpcAccessLog } from "../../lib/rpc/access-log.ts";
 import { errorInterceptor } from "../../lib/rpc/errors.ts";
 import { inProcessTransport } from "../../lib/rpc/in-process.ts";
 import { probeDependency } from "../../lib/rpc/probe.ts";
@@ -48,7 +49,7 @@ export async function startUserService(options: UserServiceOptions) {
     pages: { "/metrics": (request) => metricsResponse(request, options.metricsToken) },
     routes,
     services: [UserService],
-    interceptors: [errorInterceptor(log), authorize],
+    interceptors: [rpcAccessLog(log), errorInterceptor(log), authorize],
     log: (message, fields) => log.info(message, fields),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
   });
