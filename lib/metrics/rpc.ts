@@ -1,8 +1,8 @@
 // RPC RED metrics: one interceptor for both sides of a call (the server's edge, a client's
 // transport, and both ends of an in-process call), labelled by service, method and code name.
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
+import type { Interceptor } from "@connectrpc/connect";
 import type { Counter, Histogram } from "prom-client";
+import { observed } from "../rpc/observe.ts";
 import { metrics } from "./metrics.ts";
 
 type Series = { count: { inc(): void }; duration: { observe(seconds: number): void } };
@@ -22,18 +22,13 @@ export function rpcMetrics(side: "server" | "client"): Interceptor {
     }
     return found;
   };
-  return (next) => async (req) => {
-    const start = performance.now();
-    let code = "ok";
-    try {
-      return await next(req);
-    } catch (error) {
-      code = codeToString(ConnectError.from(error).code ?? Code.Unknown);
-      throw error;
-    } finally {
-      const s = series(req.service.typeName, req.method.name, code);
-      s.count.inc();
-      s.duration.observe((performance.now() - start) / 1000);
-    }
-  };
+  return (next) => (req) =>
+    observed(
+      () => next(req),
+      (code, seconds) => {
+        const s = series(req.service.typeName, req.method.name, code);
+        s.count.inc();
+        s.duration.observe(seconds);
+      },
+    );
 }

@@ -2,8 +2,8 @@
 // the client span's context goes out, the server span continues it — over the network and on the
 // in-process path alike. Off (no endpoint), both return at their first line.
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
+import type { Interceptor } from "@connectrpc/connect";
+import { observed } from "../rpc/observe.ts";
 import { tracer, tracingEnabled } from "./tracing.ts";
 
 const headerSetter = { set: (carrier: Headers, key: string, value: string) => carrier.set(key, value) };
@@ -15,19 +15,12 @@ const headerGetter = {
 const attributes = (service: string, method: string) => ({ "rpc.system": "connect_rpc", "rpc.service": service, "rpc.method": method });
 
 // The span ends with the call's code; anything but ok is an error on the span.
-async function traced<T>(span: ReturnType<typeof tracer.startSpan>, call: () => Promise<T>): Promise<T> {
-  try {
-    const result = await call();
-    span.setAttribute("rpc.connect_rpc.error_code", "ok");
-    return result;
-  } catch (error) {
-    const code = codeToString(ConnectError.from(error).code ?? Code.Unknown);
+function traced<T>(span: ReturnType<typeof tracer.startSpan>, call: () => Promise<T>): Promise<T> {
+  return observed(call, (code) => {
     span.setAttribute("rpc.connect_rpc.error_code", code);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: code });
-    throw error;
-  } finally {
+    if (code !== "ok") span.setStatus({ code: SpanStatusCode.ERROR, message: code });
     span.end();
-  }
+  });
 }
 
 /** traceClient makes a client span per call and sends its context along. */
