@@ -23,14 +23,8 @@ import { gatewayEnvSchema, loadGatewayEnv, rateLimits } from "../gateway/env.ts"
 import { serveGateway } from "../gateway/server.ts";
 import pkg from "../package.json" with { type: "json" };
 
-/** serve starts all three in one process and prints the banner. */
-export async function serve(args: string[]): Promise<void> {
-  const { values } = parseFlags(args, {
-    "gateway-port": { type: "string" },
-    "auth-port": { type: "string" },
-    "user-port": { type: "string" },
-  });
-  if (values.help) return console.log("Usage: bun run combined serve [--gateway-port 3000] [--auth-port 50051] [--user-port 50052]");
+/** loadCombinedEnv reads the three parts' configuration (serve and `config check`). */
+export function loadCombinedEnv() {
   // Validate the union first, so every problem of every part is reported at once.
   const { SERVICE_HOST } = parseEnv(
     z.object({ ...userEnvSchema.shape, ...authEnvSchema.shape, ...gatewayEnvSchema.shape, SERVICE_HOST: z.string().default("127.0.0.1") }),
@@ -40,7 +34,18 @@ export async function serve(args: string[]): Promise<void> {
   // The auth binary needs USER_SERVICE_URL in production; here the user service is in-process, so
   // the variable means nothing and the union check above rightly doesn't require it.
   const authEnv = loadAuthEnv({ ...process.env, USER_SERVICE_URL: process.env.USER_SERVICE_URL || "http://in-process.invalid" });
-  const gatewayEnv = loadGatewayEnv();
+  return { SERVICE_HOST, userEnv, authEnv, gatewayEnv: loadGatewayEnv() };
+}
+
+/** serve starts all three in one process and prints the banner. */
+export async function serve(args: string[]): Promise<void> {
+  const { values } = parseFlags(args, {
+    "gateway-port": { type: "string" },
+    "auth-port": { type: "string" },
+    "user-port": { type: "string" },
+  });
+  if (values.help) return console.log("Usage: bun run combined serve [--gateway-port 3000] [--auth-port 50051] [--user-port 50052]");
+  const { SERVICE_HOST, userEnv, authEnv, gatewayEnv } = loadCombinedEnv();
   const ports = {
     gateway: portFlag(values["gateway-port"], "--gateway-port", gatewayEnv.SERVER_PORT),
     auth: portFlag(values["auth-port"], "--auth-port", 50051),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // gateway: the REST API (Hono) in front of the auth and user services, reached over gRPC.
 import { storeFromEnv } from "../lib/redis/index.ts";
-import { runCommands, serveCommand } from "../lib/cli.ts";
+import { configCommand, runCommands, serveCommand } from "../lib/cli.ts";
 import { createLogger } from "../lib/log.ts";
 import { sendCredential } from "../lib/rpc/callers.ts";
 import { createRpcTransport } from "../lib/rpc/client.ts";
@@ -16,7 +16,8 @@ import pkg from "../package.json" with { type: "json" };
 const USAGE = `Usage: bun run gateway <command>
 
 Commands:
-  serve [--port 3000]   serve the REST API, /swagger-ui and /health (services at AUTH_SERVICE_URL, USER_SERVICE_URL)`;
+  serve [--port 3000]   serve the REST API, /swagger-ui and /health (services at AUTH_SERVICE_URL, USER_SERVICE_URL)
+  config check          validate the environment as serve would, then exit (0, or 2 listing every problem)`;
 
 const serve = serveCommand(USAGE, async (portFlag) => {
   const env = loadGatewayEnv();
@@ -56,4 +57,4 @@ const serve = serveCommand(USAGE, async (portFlag) => {
   onShutdown(gateway.close, () => store.close(), tracing.shutdown);
 });
 
-await runCommands(USAGE, { serve });
+await runCommands(USAGE, { serve, config: configCommand(USAGE, () => loadGatewayEnv()) });

@@ -53,6 +53,21 @@ export function serveCommand(usage: string, start: (port: (fallback: number) => 
   };
 }
 
+/**
+ * configCommand is `config check`: read and validate the environment exactly as serve would, say so,
+ * and exit — 0 when serve would start, 2 with every problem listed when it wouldn't (runCli). For a
+ * deployment's pre-flight (an init step, CI against the rendered manifests).
+ */
+export function configCommand(usage: string, load: () => unknown): Command {
+  return async (args) => {
+    const { positionals, values } = parseFlags(args, {});
+    if (values.help) return console.log(usage);
+    if (positionals.length !== 1 || positionals[0] !== "check") throw new UsageError('config takes one subcommand: "config check"');
+    await load();
+    console.log("configuration OK");
+  };
+}
+
 /** runCli runs main and maps failures to exit codes: 2 for usage and configuration, 1 otherwise. */
 export async function runCli(usage: string, main: () => Promise<unknown>): Promise<void> {
   try {

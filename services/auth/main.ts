@@ -3,7 +3,7 @@
 import { createClient } from "@connectrpc/connect";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
 import { storeFromEnv } from "../../lib/redis/index.ts";
-import { runCommands, serveCommand } from "../../lib/cli.ts";
+import { configCommand, runCommands, serveCommand } from "../../lib/cli.ts";
 import { createLogger } from "../../lib/log.ts";
 import { sendCredential } from "../../lib/rpc/callers.ts";
 import { createRpcTransport } from "../../lib/rpc/client.ts";
@@ -15,7 +15,8 @@ import { startAuthService } from "./service.ts";
 const USAGE = `Usage: bun run auth-service <command>
 
 Commands:
-  serve [--port 50051]   serve auth.v1.AuthService (calls the user service at USER_SERVICE_URL)`;
+  serve [--port 50051]   serve auth.v1.AuthService (calls the user service at USER_SERVICE_URL)
+  config check           validate the environment as serve would, then exit (0, or 2 listing every problem)`;
 
 const serve = serveCommand(USAGE, async (portFlag) => {
   const port = portFlag(50051);
@@ -47,4 +48,4 @@ const serve = serveCommand(USAGE, async (portFlag) => {
   onShutdown(service.close, () => store.close(), tracing.shutdown);
 });
 
-await runCommands(USAGE, { serve });
+await runCommands(USAGE, { serve, config: configCommand(USAGE, () => loadAuthEnv()) });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // user-service: owns the users table; serves user.v1.UserService (gRPC, gRPC-Web, Connect).
-import { runCommands, serveCommand } from "../../lib/cli.ts";
+import { configCommand, runCommands, serveCommand } from "../../lib/cli.ts";
 import { tokenLifetimes } from "../../lib/config/config.ts";
 import { storeFromEnv } from "../../lib/redis/index.ts";
 import { openDatabase } from "../../lib/db/database.ts";
@@ -16,7 +16,8 @@ const USAGE = `Usage: bun run user-service <command>
 
 Commands:
   serve [--port 50052]           serve user.v1.UserService
-  migrate up|down|status|fresh   manage the database schema (this service owns it)`;
+  migrate up|down|status|fresh   manage the database schema (this service owns it)
+  config check                   validate the environment as serve would, then exit (0, or 2 listing every problem)`;
 
 const serve = serveCommand(USAGE, async (portFlag) => {
   const port = portFlag(50052);
@@ -48,4 +49,4 @@ const serve = serveCommand(USAGE, async (portFlag) => {
   );
 });
 
-await runCommands(USAGE, { serve, migrate: migrateCommand });
+await runCommands(USAGE, { serve, migrate: migrateCommand, config: configCommand(USAGE, () => loadUserEnv()) });

@@ -176,3 +176,29 @@ describe("users create --password-stdin", () => {
     }
   }, 60_000);
 });
+
+describe("config check", () => {
+  // What each binary needs in production, as the compose file and the manifests give it.
+  const production = {
+    NODE_ENV: "production",
+    DATABASE_URL: "postgresql://app:secret@127.0.0.1:5432/app",
+    REDIS_URL: "redis://127.0.0.1:6379",
+    JWT_SECRET: "a-production-jwt-secret-0123456789abcdef",
+    GATEWAY_TOKEN: "gateway-token-0123456789abcdef0123456789",
+    AUTH_SERVICE_TOKEN: "auth-token-0123456789abcdef0123456789ab",
+    OPERATOR_TOKEN: "operator-token-0123456789abcdef01234567",
+    USER_SERVICE_URL: "http://user-service:50062",
+  };
+  for (const { name, script } of BINARIES) {
+    test(`${name} config check: 0 on a complete production environment, 2 naming every problem otherwise`, async () => {
+      const ok = await run([script, "config", "check"], { ...env(`config-${name}`), ...production });
+      expect(ok).toMatchObject({ code: 0, stdout: "configuration OK\n" });
+      const bad = await run([script, "config", "check"], { ...env(`config-${name}`), ...production, JWT_SECRET: "short", REDIS_URL: "" });
+      const stderr = expectOneError(bad, 2);
+      if (name !== "user-service") expect(stderr).toContain("JWT_SECRET: must be at least 32 characters");
+      expect(stderr).toContain("REDIS_URL: is required when NODE_ENV=production");
+      expect(stderr).not.toContain("short");
+      expectOneError(await run([script, "config", "nonsense"], env(`config-${name}`)), 2);
+    });
+  }
+});
