@@ -83,6 +83,27 @@ describe("migrations", () => {
   });
 });
 
+describe("concurrent runs", () => {
+  test("two migrate up at once on one database: the advisory lock lets one apply everything, the other nothing", async () => {
+    if (db.kind !== "postgres") return console.log("[migrate] PGlite has one connection: concurrent runs need TEST_DATABASE_URL");
+    const race = await createTestDatabase("migrate_race");
+    const raced = await race.open();
+    try {
+      // withSql opens a connection of its own per call: two sessions racing for the lock.
+      const [a, b] = await Promise.all([raced.withSql((sql) => migrateUp(sql)), raced.withSql((sql) => migrateUp(sql))]);
+      expect([a, b].map((applied) => applied.length).sort()).toEqual([0, names.length]);
+      await raced.withSql(async (sql) => {
+        const rows = await sql.query<{ migration_name: string }>(`SELECT migration_name FROM "_prisma_migrations" ORDER BY migration_name`);
+        expect(rows.map((row) => row.migration_name)).toEqual(names);
+        expect((await migrationStatus(sql)).pending).toEqual([]);
+      });
+    } finally {
+      await raced.close();
+      await race.drop();
+    }
+  });
+});
+
 describe("email uniqueness", () => {
   test("two active users can't share an email in any letter case; a soft-deleted one frees it", async () => {
     const users = db.prisma.user;
