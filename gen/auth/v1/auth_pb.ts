@@ -183,7 +183,8 @@ export type UpdateAccountRequest = Message<"auth.v1.UpdateAccountRequest"> & {
 
   /**
    * When set, it must be the user's password (checked like a login, and counted against the
-   * account's failed-login limit). The gateway requires it when users change their own email or password.
+   * account's failed-login limits). Required (INVALID_ARGUMENT without it) when keep_session_id is
+   * set — a change to one's own account — and the change is to the password or the email.
    *
    * @generated from field: optional string current_password = 6;
    */
