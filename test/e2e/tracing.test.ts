@@ -132,8 +132,13 @@ describe.skipIf(missing)("traces across the split binaries", () => {
 
     // The gateway's spans (JSON): its server span is the client span's child, and its RPC client span its child.
     const gatewaySpans = await waitFor(() => {
+      // The spans arrive in batches as they end (the request's own last): wait for all three kinds.
       const spans = jsonSpans().filter((s) => s.traceId === traceId);
-      return spans.some((s) => s.name === "user.v1.UserService/GetUser") ? spans : undefined;
+      const complete =
+        spans.some((s) => s.name === "user.v1.UserService/GetUser") &&
+        spans.some((s) => s.spanId === gatewaySpanId) &&
+        spans.some((s) => s.name.startsWith("redis "));
+      return complete ? spans : undefined;
     });
     const server = gatewaySpans.find((s) => s.spanId === gatewaySpanId);
     expect(server).toMatchObject({ name: "GET /users/me", parentSpanId: clientSpan });
@@ -141,18 +146,25 @@ describe.skipIf(missing)("traces across the split binaries", () => {
     expect(rpcClient.parentSpanId).toBe(gatewaySpanId);
     expect(gatewaySpans.some((s) => s.name.startsWith("redis ") && s.parentSpanId === gatewaySpanId)).toBe(true);
 
-    // The user service's spans (protobuf): the same trace id, its server span the child of the gateway's client span.
+    // The user service's spans (protobuf, in as many batches as the SDK sent): the same trace id, its
+    // server span the child of the gateway's client span (a parent link across the hop).
     const traceBytes = Buffer.from(traceId, "hex");
-    const userExport = await waitFor(() =>
-      exports.find(
-        (e) => e.contentType.includes("protobuf") && Buffer.from(e.body).includes(traceBytes) && Buffer.from(e.body).includes("prisma"),
-      ),
-    );
-    const body = Buffer.from(userExport.body);
-    expect(body.includes(Buffer.from(rpcClient.spanId, "hex"))).toBe(true); // a parent link across the hop
-    for (const name of ["user.v1.UserService/GetUser", "redis get", "prisma:client:operation", "user-service"]) {
-      expect(`${name}: ${body.includes(name)}`).toBe(`${name}: true`);
-    }
+    const expected = [
+      Buffer.from(rpcClient.spanId, "hex"),
+      ...["user.v1.UserService/GetUser", "redis get", "prisma:client:operation"].map((n) => Buffer.from(n)),
+    ];
+    const userSpans = () =>
+      Buffer.concat(
+        exports
+          .filter((e) => e.contentType.includes("protobuf") && Buffer.from(e.body).includes(traceBytes))
+          .map((e) => Buffer.from(e.body)),
+      );
+    const body = await waitFor(() => {
+      const all = userSpans();
+      return expected.every((part) => all.includes(part)) ? all : undefined;
+    }).catch(() => userSpans());
+    for (const part of expected) expect(`${part.toString("hex")}: ${body.includes(part)}`).toBe(`${part.toString("hex")}: true`);
+    expect(body.includes("user-service")).toBe(true);
 
     // Every log line of the request, in both processes, names the trace and the request.
     const linesOf = (proc: Running) =>
