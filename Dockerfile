@@ -25,12 +25,16 @@ COPY package.json bun.lock ./
 RUN bun install --frozen-lockfile --production --ignore-scripts --omit=peer
 
 FROM oven/bun:${BUN_VERSION}-slim
+# The commit build_info reports (docker build --build-arg BUILD_COMMIT=$(git rev-parse --short HEAD)).
+ARG BUILD_COMMIT=unknown
 WORKDIR /app
 ENV NODE_ENV=production \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    BUILD_COMMIT=${BUILD_COMMIT}
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY gen ./gen
+COPY lib ./lib
 COPY services ./services
 COPY gateway ./gateway
 COPY combined ./combined
