@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { addressPrefixes, addressPrefixEnv } from "../lib/client-address.ts";
-import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../lib/config/config.ts";
+import { parseEnv, port, redisEnv, serverHostEnv, serviceUrls, shutdownEnv, tokenLifetimeEnv } from "../lib/config/config.ts";
 import { commonEnv } from "../lib/config/config.ts";
 import { callerSecrets, credentialEnv } from "../lib/config/credentials.ts";
 import { devSecret } from "../lib/config/secrets.ts";
@@ -11,7 +11,6 @@ import { parseTrustedProxies } from "./middleware/client-ip.ts";
 
 const count = (name: string, fallback: number) =>
   z.coerce.number(`must be a number`).int("must be a whole number").positive(`must be positive`).default(fallback).describe(name);
-const serviceUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 const list = z
   .string()
   .default("")
@@ -32,8 +31,8 @@ export const gatewayEnvSchema = z.object({
   GATEWAY_TOKEN: credentialEnv.GATEWAY_TOKEN,
   ...metricsEnv,
   ...tracingEnv,
-  AUTH_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50051"),
-  USER_SERVICE_URL: serviceUrl.default("http://127.0.0.1:50052"),
+  AUTH_SERVICE_URL: serviceUrls.default("http://127.0.0.1:50051"),
+  USER_SERVICE_URL: serviceUrls.default("http://127.0.0.1:50052"),
   SERVICE_TIMEOUT_MS: count("SERVICE_TIMEOUT_MS", 5000),
   RATE_LIMIT_REQUESTS: count("RATE_LIMIT_REQUESTS", 100),
   RATE_LIMIT_WINDOW_SECONDS: count("RATE_LIMIT_WINDOW_SECONDS", 60),

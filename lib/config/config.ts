@@ -86,6 +86,16 @@ export const redisKeyPrefix = z
 /** redisEnv selects Redis (unset means the in-process store, development only) and its key prefix. */
 export const redisEnv = { REDIS_URL: redisUrl.optional(), REDIS_KEY_PREFIX: redisKeyPrefix };
 
+/** serviceUrls is where a service is reached: an http(s) URL, or a comma-separated list of its
+ * replicas' URLs (a hostname with several addresses is balanced over too, lib/rpc/balance.ts). */
+export const serviceUrls = z
+  .string()
+  .refine(
+    (value) =>
+      value.split(",").every((url) => URL.canParse(url.trim()) && ["http:", "https:"].includes(new URL(url.trim()).protocol)),
+    "must be an http:// or https:// URL, or a comma-separated list of them",
+  );
+
 /** tokenLifetimeEnv is how long access and refresh tokens live, which revocation records must outlive. */
 export const tokenLifetimeEnv = {
   JWT_EXPIRATION_HOURS: z.coerce

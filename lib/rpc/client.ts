@@ -4,6 +4,7 @@ import { Code, ConnectError, type Interceptor, type Transport } from "@connectrp
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { rpcMetrics } from "../metrics/rpc.ts";
 import { traceClient } from "../tracing/rpc.ts";
+import { type BalanceOptions, balancedTransport, needsBalancing } from "./balance.ts";
 import { createConnectClientTransport } from "./connect-client.ts";
 import { passRequestId } from "./request-id.ts";
 
@@ -18,14 +19,24 @@ export type RpcTransportOptions = {
    * gRPC transport over h2c, for the service port only.
    */
   protocol?: "connect" | "grpc";
+  /** balance tunes the balancing over several replicas (lib/rpc/balance.ts); tests inject a resolver. */
+  balance?: BalanceOptions;
 };
 
 /**
- * createRpcTransport creates the transport for service-to-service calls. The default deadline
+ * createRpcTransport creates the transport for service-to-service calls to baseUrl: one URL, or a
+ * comma-separated list of a service's replicas; a hostname is resolved to every replica behind it
+ * (lib/rpc/balance.ts). The default deadline
  * turns a peer that accepts but never answers into DeadlineExceeded; a peer that is down, or
  * drops the connection mid-call, fails at once with Unavailable.
  */
 export function createRpcTransport(baseUrl: string, options: RpcTransportOptions = {}): Transport {
+  // Several replicas (a URL list, or a hostname answering with several addresses): balanced per call.
+  if (needsBalancing(baseUrl)) return balancedTransport(baseUrl, (url) => oneReplica(url, options), options.balance);
+  return oneReplica(baseUrl, options);
+}
+
+function oneReplica(baseUrl: string, options: RpcTransportOptions): Transport {
   const interceptors = [rpcMetrics("client"), passRequestId, traceClient, lostPeerIsUnavailable, ...(options.interceptors ?? [])];
   if (options.protocol !== "grpc") return createConnectClientTransport(baseUrl, { timeoutMs: options.timeoutMs ?? 5000, interceptors });
   return createGrpcTransport({

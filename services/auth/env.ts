@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
-import { commonEnv, parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { commonEnv, parseEnv, port, redisEnv, serverHostEnv, serviceUrls, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
 import { acceptedCredentials, callerSecrets, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { devSecret } from "../../lib/config/secrets.ts";
 import { metricsEnv } from "../../lib/metrics/metrics.ts";
@@ -28,10 +28,7 @@ export const authEnvSchema = z.object({
   LOGIN_ATTEMPTS_PER_ACCOUNT: count("must be a positive whole number").default(5),
   LOGIN_ACCOUNT_WINDOW_SECONDS: count("must be a positive whole number of seconds").default(900),
   REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.coerce.number().min(0, "must not be negative").max(60, "must be at most 60").default(10),
-  USER_SERVICE_URL: z
-    .string()
-    .refine((value) => URL.canParse(value) && ["http:", "https:"].includes(new URL(value).protocol), "must be an http:// or https:// URL")
-    .default("http://127.0.0.1:50052"),
+  USER_SERVICE_URL: serviceUrls.default("http://127.0.0.1:50052"),
   /** AUTH_SERVICE_INTERNAL_PORT is the internal Connect listener the gateway calls (lib/rpc/connect-listener.ts). */
   AUTH_SERVICE_INTERNAL_PORT: port.default(50061),
 });
