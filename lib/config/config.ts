@@ -91,8 +91,7 @@ export const redisEnv = { REDIS_URL: redisUrl.optional(), REDIS_KEY_PREFIX: redi
 export const serviceUrls = z
   .string()
   .refine(
-    (value) =>
-      value.split(",").every((url) => URL.canParse(url.trim()) && ["http:", "https:"].includes(new URL(url.trim()).protocol)),
+    (value) => value.split(",").every((url) => URL.canParse(url.trim()) && ["http:", "https:"].includes(new URL(url.trim()).protocol)),
     "must be an http:// or https:// URL, or a comma-separated list of them",
   );
 
