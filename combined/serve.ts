@@ -91,6 +91,7 @@ export async function serve(args: string[]): Promise<void> {
     refreshTokenTtlDays: authEnv.REFRESH_TOKEN_TTL_DAYS,
     refreshReuseGraceSeconds: authEnv.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     limits: authEnv.limits,
+    passwords: authEnv.passwords,
     host: SERVICE_HOST,
     port: ports.auth,
     shutdownTimeoutMs: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS * 1000,

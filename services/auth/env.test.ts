@@ -1,3 +1,4 @@
+import { THREADS } from "./argon2-threads.ts";
 import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -53,4 +54,12 @@ test("outside production a missing secret gets a development value kept in DATA_
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test("PASSWORD_HASHING_THREADS bounds the hashing threads, never above the cores; unset, the cores decide", () => {
+  expect(loadAuthEnv(SECRETS).passwords).toBeUndefined();
+  expect(loadAuthEnv({ ...SECRETS, PASSWORD_HASHING_THREADS: "1" }).passwords).toEqual({ concurrency: 1 });
+  expect(loadAuthEnv({ ...SECRETS, PASSWORD_HASHING_THREADS: "256" }).passwords).toEqual({ concurrency: THREADS });
+  expect(problems({ ...SECRETS, PASSWORD_HASHING_THREADS: "0" })[0]).toStartWith("PASSWORD_HASHING_THREADS:");
+  expect(problems({ ...SECRETS, PASSWORD_HASHING_THREADS: "two" })[0]).toStartWith("PASSWORD_HASHING_THREADS:");
 });

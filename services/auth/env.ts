@@ -8,6 +8,7 @@ import { tracingEnv } from "../../lib/tracing/tracing.ts";
 import { callersOf } from "../../lib/rpc/callers.ts";
 import { accessTokenEnv } from "../../lib/tokens/tokens.ts";
 import { addressPrefixEnv, addressPrefixes } from "../../lib/client-address.ts";
+import { THREADS } from "./argon2-threads.ts";
 import type { LimitOptions } from "./limits.ts";
 
 const count = (message: string) => z.coerce.number(message).int(message).positive(message);
@@ -27,6 +28,8 @@ export const authEnvSchema = z.object({
   RATE_LIMIT_AUTH_WINDOW_SECONDS: count("must be a positive whole number of seconds").default(60),
   LOGIN_ATTEMPTS_PER_ACCOUNT: count("must be a positive whole number").default(5),
   LOGIN_ACCOUNT_WINDOW_SECONDS: count("must be a positive whole number of seconds").default(900),
+  /** PASSWORD_HASHING_THREADS caps the Argon2id threads (19 MiB each while hashing); default: the cores the process sees. */
+  PASSWORD_HASHING_THREADS: count("must be a positive whole number").max(256, "must be at most 256").optional(),
   REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.coerce.number().min(0, "must not be negative").max(60, "must be at most 60").default(10),
   USER_SERVICE_URL: serviceUrls.default("http://127.0.0.1:50052"),
   /** AUTH_SERVICE_INTERNAL_PORT is the internal Connect listener the gateway calls (lib/rpc/connect-listener.ts). */
@@ -52,6 +55,9 @@ export function loadAuthEnv(env: Record<string, string | undefined> = process.en
     /** credential is what this service presents to the user service. */
     credential: callerSecrets(parsed, [SELF, ...CALLERS])[SELF],
     credentials: acceptedCredentials(parsed, CALLERS),
+    /** passwords bounds the hashing threads when PASSWORD_HASHING_THREADS is set (a container's CPU limit, not the node's cores). */
+    passwords:
+      parsed.PASSWORD_HASHING_THREADS === undefined ? undefined : { concurrency: Math.min(parsed.PASSWORD_HASHING_THREADS, THREADS) },
     limits: {
       perAddress: { max: parsed.RATE_LIMIT_AUTH_REQUESTS, windowSeconds: parsed.RATE_LIMIT_AUTH_WINDOW_SECONDS },
       perAccount: { max: parsed.LOGIN_ATTEMPTS_PER_ACCOUNT, windowSeconds: parsed.LOGIN_ACCOUNT_WINDOW_SECONDS },

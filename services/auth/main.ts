@@ -33,6 +33,7 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
     refreshReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     limits: env.limits,
+    passwords: env.passwords,
     host: env.SERVER_HOST,
     port,
     internalPort: env.AUTH_SERVICE_INTERNAL_PORT,
