@@ -37,6 +37,8 @@ export type Revocations = {
   accessMark(userId: string): Promise<number | null>;
   /** sessionEnded tells whether a refresh token of session sid issued at issuedAtMs is void. */
   sessionEnded(session: { sid: string; userId: string; issuedAtMs: number }): Promise<boolean>;
+  /** sessionsEnded answers sessionEnded for several sessions of one user in one round trip. */
+  sessionsEnded(userId: string, sessions: { sid: string; issuedAtMs: number }[]): Promise<boolean[]>;
 };
 
 /** createRevocations writes and reads the marks in store; a failed write throws (CacheUnavailableError). */
@@ -44,6 +46,10 @@ export function createRevocations(store: Store, lifetimes: Lifetimes): Revocatio
   const longest = Math.max(lifetimes.accessSeconds, lifetimes.refreshSeconds) + SKEW_MARGIN_SECONDS;
   const access = lifetimes.accessSeconds + SKEW_MARGIN_SECONDS;
   const refresh = lifetimes.refreshSeconds + SKEW_MARGIN_SECONDS;
+  const sessionsEnded: Revocations["sessionsEnded"] = async (userId, sessions) => {
+    const [mark, ...ended] = await store.cache.getMany<unknown>([sessionsKey(userId), ...sessions.map((s) => sessionKey(s.sid))]);
+    return sessions.map((s, i) => ended[i] != null || (mark != null && s.issuedAtMs <= Number(mark)));
+  };
   return {
     endSession: (sid) => store.cache.set(sessionKey(sid), 1, longest),
     async voidAccessTokens(userId) {
@@ -60,11 +66,14 @@ export function createRevocations(store: Store, lifetimes: Lifetimes): Revocatio
       const mark = await store.cache.get<number>(userKey(userId));
       return mark == null ? null : Number(mark);
     },
-    async sessionEnded({ sid, userId, issuedAtMs }) {
-      const [ended, mark] = await store.cache.getMany<unknown>([sessionKey(sid), sessionsKey(userId)]);
-      return ended != null || (mark != null && issuedAtMs <= Number(mark));
-    },
+    sessionEnded: async ({ userId, ...session }) => (await sessionsEnded(userId, [session]))[0] as boolean,
+    sessionsEnded,
   };
+}
+
+/** pastMark resolves once the clock is past markMs, so a credential issued then is spared by the mark. */
+export async function pastMark(markMs: number, now: () => number = Date.now): Promise<void> {
+  while (now() <= markMs) await Bun.sleep(1);
 }
 
 /** isRevoked tells whether an access token (its session, user and issue time in ms) was revoked. */

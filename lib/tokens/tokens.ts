@@ -8,6 +8,7 @@ import { errors, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 import { UnauthenticatedError } from "../errors.ts";
 import { role as roleSchema } from "../validation.ts";
+import { pastMark } from "./revocation.ts";
 
 export const DEFAULT_ISSUER = "bun-api-starter";
 export const DEFAULT_AUDIENCE = "bun-api-starter";
@@ -123,7 +124,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       const role = roleSchema.parse(user.role);
       if (!SESSION_ID.test(sid)) throw new RangeError("sid must be a session id (a UUID)");
       // A revocation at notBeforeMs voids tokens issued up to and including that millisecond.
-      while (notBeforeMs !== undefined && Date.now() <= notBeforeMs) await Bun.sleep(1);
+      if (notBeforeMs !== undefined) await pastMark(notBeforeMs);
       const issuedAtMs = Date.now();
       const jti = Bun.randomUUIDv7("hex", issuedAtMs);
       const iat = Math.floor(issuedAtMs / 1000);

@@ -11,7 +11,8 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { LockTimeoutError, type Store } from "../../lib/redis/index.ts";
 import { NotFoundError, ResourceExhaustedError, UnauthenticatedError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
-import type { Revocations } from "../../lib/tokens/revocation.ts";
+import { pastMark, type Revocations } from "../../lib/tokens/revocation.ts";
+import { SESSION_ID } from "../../lib/tokens/tokens.ts";
 
 export type RefreshTokenOptions = {
   store: Store;
@@ -75,7 +76,6 @@ type FamilyRecord = {
 };
 
 const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/; // 32 bytes, base64url without padding
-const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const tokenKey = (hash: string) => `refresh:token:${hash}`;
 const familyKey = (familyId: string) => `refresh:family:${familyId}`;
 // The ids of a user's sessions (ended ones are pruned when it is next written).
@@ -210,7 +210,7 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
       const family = await store.cache.get<FamilyRecord>(familyKey(sid));
       if (family?.userId !== userId) return null;
       // Issued strictly after the mark that voided the session's tokens, so the mark spares it.
-      while (now() <= notBeforeMs) await Bun.sleep(1);
+      await pastMark(notBeforeMs, now);
       if (await revocations.sessionEnded({ sid, userId, issuedAtMs: now() })) return null;
       const token = randomBytes(32).toString("base64url");
       const hash = sha256(token);
@@ -242,13 +242,18 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
       const ids = (await store.cache.get<string[]>(userSessionsKey(userId))) ?? [];
       if (ids.length === 0) return [];
       const families = await store.cache.getMany<FamilyRecord>(ids.map(familyKey));
-      const sessions: SessionInfo[] = [];
-      for (const [i, family] of families.entries()) {
-        const id = ids[i] as string;
-        if (!family || family.userId !== userId || !(await isLive(id, family))) continue;
-        const { createdAt, lastUsedAt, userAgent, ip } = family;
-        sessions.push({ id, createdAt, lastUsedAt, userAgent, ip });
-      }
+      const found = ids.flatMap((id, i) => {
+        const family = families[i];
+        return family && family.userId === userId ? [{ id, family }] : [];
+      });
+      // Every found session's marks in one round trip.
+      const ended = await revocations.sessionsEnded(
+        userId,
+        found.map(({ id, family }) => ({ sid: id, issuedAtMs: family.issuedAt })),
+      );
+      const sessions: SessionInfo[] = found
+        .filter((_, i) => !ended[i])
+        .map(({ id, family: { createdAt, lastUsedAt, userAgent, ip } }) => ({ id, createdAt, lastUsedAt, userAgent, ip }));
       return sessions.sort((a, b) => b.lastUsedAt - a.lastUsedAt);
     },
   };

@@ -24,6 +24,7 @@ const unrecordable: Revocations = {
   endAllSessions: down,
   accessMark: down,
   sessionEnded: down,
+  sessionsEnded: down,
 };
 const HASH = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g";
 
