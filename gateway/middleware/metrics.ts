@@ -2,26 +2,16 @@
 // answered (`/users/:id`, never the raw path) — or `unmatched` when none did — and the status.
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { metrics } from "../../lib/metrics/metrics.ts";
+import { metrics, seriesOf } from "../../lib/metrics/metrics.ts";
 
-type Series = { count: { inc(): void }; duration: { observe(seconds: number): void } };
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /** httpMetrics times each request and counts it by method, route template and status. */
 export function httpMetrics(): MiddlewareHandler {
-  const children = new Map<string, Series>();
-  const series = (method: string, route: string, status: string): Series => {
-    const key = `${method} ${route} ${status}`;
-    let found = children.get(key);
-    if (!found) {
-      found = {
-        count: metrics.httpRequests.labels(method, route, status),
-        duration: metrics.httpDuration.labels(method, route, status),
-      };
-      children.set(key, found);
-    }
-    return found;
-  };
+  const series = seriesOf((method, route, status) => ({
+    count: metrics.httpRequests.labels(method, route, status),
+    duration: metrics.httpDuration.labels(method, route, status),
+  }));
   return async function httpMetrics(c, next) {
     const start = performance.now();
     await next();

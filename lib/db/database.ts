@@ -8,7 +8,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import postgres from "postgres";
 import pg from "pg";
 import { PrismaClient, type Prisma } from "../../gen/prisma/client.ts";
-import { metrics, sampleOnScrape } from "../metrics/metrics.ts";
+import { metrics, sampleOnScrape, seriesOf } from "../metrics/metrics.ts";
 import { DatabaseUnavailableError } from "./errors.ts";
 import type { SqlRunner } from "./sql.ts";
 import { pgliteRunner, postgresRunner } from "./sql.ts";
@@ -150,16 +150,11 @@ function instrument(prisma: PrismaClient, pool: pg.Pool): () => void {
     $on(event: "error", listener: () => void): void;
   };
   const events = prisma as unknown as Events;
-  const byOperation = new Map<string, { observe(seconds: number): void }>();
+  const byOperation = seriesOf((operation) => metrics.dbDuration.labels(operation));
   events.$on("query", ({ query, duration }) => {
     const keyword = /^\s*([A-Za-z]+)/.exec(query)?.[1]?.toUpperCase() ?? "";
     const operation = OPERATIONS.has(keyword) ? keyword.toLowerCase() : "other";
-    let series = byOperation.get(operation);
-    if (!series) {
-      series = metrics.dbDuration.labels(operation);
-      byOperation.set(operation, series);
-    }
-    series.observe(duration / 1000);
+    byOperation(operation).observe(duration / 1000);
   });
   events.$on("error", () => metrics.dbErrors.inc());
   return sampleOnScrape(() => {

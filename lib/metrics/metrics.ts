@@ -133,6 +133,21 @@ export const metrics = {
   }),
 };
 
+/** seriesOf remembers what make builds per label values (a metric's children): prom-client would
+ * hash the labels again on every observation. */
+export function seriesOf<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+  const made = new Map<string, T>();
+  return (...values) => {
+    const key = values.join("\u0000");
+    let found = made.get(key);
+    if (found === undefined) {
+      found = make(...values);
+      made.set(key, found);
+    }
+    return found;
+  };
+}
+
 // The commit: BUILD_COMMIT (an image's build argument), else the checkout's, else "unknown".
 function buildCommit(): string {
   if (process.env.BUILD_COMMIT) return process.env.BUILD_COMMIT.slice(0, 40);
@@ -144,7 +159,8 @@ function buildCommit(): string {
     return "unknown"; // no git here (an image, a compiled binary)
   }
 }
-metrics.buildInfo.set({ version: pkg.version, commit: buildCommit() }, 1);
+
+let buildRecorded = false;
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
@@ -165,6 +181,11 @@ export async function metricsResponse(request: Request, token?: string): Promise
       status: 401,
       headers: { "content-type": "text/plain; charset=utf-8", "www-authenticate": 'Bearer realm="metrics"' },
     });
+  }
+  // On the first scrape, not at start: finding the commit may run git, which a CLI run doesn't need.
+  if (!buildRecorded) {
+    metrics.buildInfo.set({ version: pkg.version, commit: buildCommit() }, 1);
+    buildRecorded = true;
   }
   for (const sample of onScrape) sample();
   return new Response(await registry.metrics(), {

@@ -3,7 +3,7 @@
 // rate-limiter-flexible's atomic script, which scripts.ts repeats for that hit.
 import { Redis, ReplyError } from "ioredis";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { metrics } from "../metrics/metrics.ts";
+import { metrics, seriesOf } from "../metrics/metrics.ts";
 import { tracer, tracingEnabled } from "../tracing/tracing.ts";
 import { RateLimiterRedis } from "rate-limiter-flexible";
 import { CacheUnavailableError } from "./errors.ts";
@@ -46,19 +46,12 @@ const spanOptions = (command: string) => ({
   attributes: { "db.system.name": "redis", "db.operation.name": command.toUpperCase() },
 });
 
-type CommandSeries = { duration: { observe(seconds: number): void }; errors: { inc(): void } };
-
 // Every command's round trip and failure, by command name (those this code sends: a closed set).
 function instrumented(client: Redis): Redis {
-  const byName = new Map<string, CommandSeries>();
-  const series = (name: string) => {
-    let found = byName.get(name);
-    if (!found) {
-      found = { duration: metrics.redisDuration.labels(name), errors: metrics.redisErrors.labels(name) };
-      byName.set(name, found);
-    }
-    return found;
-  };
+  const series = seriesOf((name) => ({
+    duration: metrics.redisDuration.labels(name),
+    errors: metrics.redisErrors.labels(name),
+  }));
   const send = client.sendCommand.bind(client);
   client.sendCommand = ((command, stream) => {
     const start = performance.now();
