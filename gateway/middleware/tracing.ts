@@ -3,26 +3,22 @@
 // own `traceparent`, so a client can find its request's trace. Installed only when tracing is on.
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
-import { traceparentOf, tracer } from "../../lib/tracing/tracing.ts";
+import { headerGetter, headerSetter, tracer } from "../../lib/tracing/tracing.ts";
 import { routeOf } from "./metrics.ts";
-
-const getter = {
-  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
-  keys: (carrier: Headers) => [...carrier.keys()],
-};
 
 /** traceRequests wraps each request in a server span. */
 export function traceRequests(): MiddlewareHandler {
   return async function traceRequests(c, next) {
-    const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, getter);
+    const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter);
     const method = c.req.method;
     const span = tracer.startSpan(
       method,
       { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "url.path": c.req.path, "request.id": c.get("requestId") } },
       parent,
     );
+    const ctx = trace.setSpan(parent, span);
     try {
-      await context.with(trace.setSpan(parent, span), next);
+      await context.with(ctx, next);
     } finally {
       const route = routeOf(c);
       span.updateName(`${method} ${route}`);
@@ -30,7 +26,7 @@ export function traceRequests(): MiddlewareHandler {
       span.setAttribute("http.response.status_code", c.res.status);
       if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       try {
-        c.res.headers.set("traceparent", traceparentOf(span));
+        propagation.inject(ctx, c.res.headers, headerSetter); // traceparent (and the client's tracestate)
       } catch {
         // an immutable response (none of ours today): the span still ends
       }

@@ -4,13 +4,8 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Interceptor } from "@connectrpc/connect";
 import { observed } from "../rpc/observe.ts";
-import { tracer, tracingEnabled } from "./tracing.ts";
-
-const headerSetter = { set: (carrier: Headers, key: string, value: string) => carrier.set(key, value) };
-const headerGetter = {
-  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
-  keys: (carrier: Headers) => [...carrier.keys()],
-};
+import { REQUEST_ID_HEADER } from "../rpc/request-id.ts";
+import { headerGetter, headerSetter, tracer, tracingEnabled } from "./tracing.ts";
 
 const attributes = (service: string, method: string) => ({ "rpc.system": "connect_rpc", "rpc.service": service, "rpc.method": method });
 
@@ -43,7 +38,10 @@ export const traceServer: Interceptor = (next) => (req) => {
   const parent = propagation.extract(ROOT_CONTEXT, req.header, headerGetter);
   const span = tracer.startSpan(
     `${service}/${req.method.name}`,
-    { kind: SpanKind.SERVER, attributes: { ...attributes(service, req.method.name), "request.id": req.header.get("x-request-id") ?? "" } },
+    {
+      kind: SpanKind.SERVER,
+      attributes: { ...attributes(service, req.method.name), "request.id": req.header.get(REQUEST_ID_HEADER) ?? "" },
+    },
     parent,
   );
   return traced(span, () => context.with(trace.setSpan(parent, span), () => next(req)));

@@ -121,8 +121,9 @@ export function activeTraceIds(): { trace_id: string; span_id: string } | undefi
   return ids && trace.isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : undefined;
 }
 
-/** traceparentOf writes a span's W3C traceparent (for a response header). */
-export function traceparentOf(span: Span): string {
-  const { traceId, spanId, traceFlags } = span.spanContext();
-  return `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, "0")}`;
-}
+/** headerGetter and headerSetter let the W3C propagator read and write Fetch Headers (HTTP and RPC metadata). */
+export const headerGetter = {
+  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
+  keys: (carrier: Headers) => [...carrier.keys()],
+};
+export const headerSetter = { set: (carrier: Headers, key: string, value: string) => carrier.set(key, value) };
