@@ -80,6 +80,11 @@ export function callersOf(service: DescService): Caller[] {
  * request can't set it. */
 export const callerKey = createContextKey<Caller | undefined>(undefined, { description: "in-process caller" });
 
+/** CLIENT_IP_HEADER and CLIENT_USER_AGENT_HEADER name the client behind the gateway, which sends
+ * them; a service believes them only from a caller identified as the gateway (callerKey). */
+export const CLIENT_IP_HEADER = "x-client-ip";
+export const CLIENT_USER_AGENT_HEADER = "x-client-user-agent";
+
 /** CallerCredentials are the secrets a server accepts for each caller: current first, then the previous one during a rotation. */
 export type CallerCredentials = Partial<Record<Caller, readonly string[]>>;
 

@@ -5,7 +5,7 @@ import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
-import { callerKey } from "../../lib/rpc/callers.ts";
+import { CLIENT_IP_HEADER, CLIENT_USER_AGENT_HEADER, callerKey } from "../../lib/rpc/callers.ts";
 import { peerKey } from "../../lib/rpc/peer.ts";
 import { SESSION_ID } from "../../lib/tokens/tokens.ts";
 import { check, email, name, password, role, userId } from "../../lib/validation.ts";
@@ -16,10 +16,6 @@ import type { AuthDeps, Session, SessionClient } from "./auth.ts";
 // over-long one is refused before any hashing.
 const loginPassword = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
 const sessionId = z.string().regex(SESSION_ID, "must be a session id");
-
-/** CLIENT_IP_HEADER and CLIENT_USER_AGENT_HEADER name the client behind the gateway; believed only from the gateway. */
-export const CLIENT_IP_HEADER = "x-client-ip";
-export const CLIENT_USER_AGENT_HEADER = "x-client-user-agent";
 
 /** authRoutes registers AuthService over deps. */
 export function authRoutes(deps: AuthDeps) {
