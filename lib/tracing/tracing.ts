@@ -48,6 +48,8 @@ export const tracingEnv = {
     .min(0, "must be between 0 and 1")
     .max(1, "must be between 0 and 1")
     .optional(),
+  /** OTEL_BSP_SCHEDULE_DELAY (ms, the SDK's default 5000): how long spans wait to be sent in a batch. */
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number("must be a number").int("must be a whole number").positive("must be positive").optional(),
 };
 
 export type TracingEnv = z.output<z.ZodObject<typeof tracingEnv>>;
@@ -75,8 +77,7 @@ export function startTracing(serviceName: string, env: TracingEnv): Tracing {
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? serviceName, "service.version": pkg.version }),
     sampler: samplerOf(env),
-    // OTEL_BSP_SCHEDULE_DELAY (ms, default 5000): how long spans wait to be sent in a batch.
-    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: Number(process.env.OTEL_BSP_SCHEDULE_DELAY) || undefined })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: env.OTEL_BSP_SCHEDULE_DELAY })],
   });
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
