@@ -41,21 +41,21 @@ describe("balancedTransport over stand-in replicas", () => {
     const calls: string[] = [];
     const users = createClient(
       UserService,
-      balancedTransport("http://10.0.0.1:1,http://10.0.0.2:1", (url) => stubReplica(url, calls)),
+      balancedTransport("http://127.0.0.11:1,http://127.0.0.12:1", (url) => stubReplica(url, calls)),
     );
     for (let i = 0; i < 4; i++) await users.getUser({ id: TEST_USER.id });
-    expect(calls.map((c) => c.split(" ")[0]).sort()).toEqual(["10.0.0.1:1", "10.0.0.1:1", "10.0.0.2:1", "10.0.0.2:1"]);
+    expect(calls.map((c) => c.split(" ")[0]).sort()).toEqual(["127.0.0.11:1", "127.0.0.11:1", "127.0.0.12:1", "127.0.0.12:1"]);
   });
 
   test("a read that fails Unavailable is sent once more to another replica; the failed one is skipped for a while", async () => {
     const calls: string[] = [];
-    const transport = balancedTransport("http://10.0.0.1:1,http://10.0.0.2:1", (url) =>
-      stubReplica(url, calls, () => (url.includes("10.0.0.1") ? dropped() : undefined)),
+    const transport = balancedTransport("http://127.0.0.11:1,http://127.0.0.12:1", (url) =>
+      stubReplica(url, calls, () => (url.includes("127.0.0.11") ? dropped() : undefined)),
     );
     const users = createClient(UserService, transport);
     for (let i = 0; i < 4; i++) expect((await users.getUser({ id: TEST_USER.id })).id).toBe(TEST_USER.id);
     // The broken replica was tried once at most, then quarantined.
-    expect(calls.filter((c) => c.startsWith("10.0.0.1")).length).toBe(1);
+    expect(calls.filter((c) => c.startsWith("127.0.0.11")).length).toBe(1);
   });
 
   test("a write is retried only when its connection was refused (nothing sent), never after a reset", async () => {
@@ -65,7 +65,7 @@ describe("balancedTransport over stand-in replicas", () => {
     ] as const) {
       const calls: string[] = [];
       let first = true;
-      const transport = balancedTransport("http://10.0.0.1:1,http://10.0.0.2:1", (url) =>
+      const transport = balancedTransport("http://127.0.0.11:1,http://127.0.0.12:1", (url) =>
         stubReplica(url, calls, () => {
           if (!first) return undefined;
           first = false;
@@ -88,15 +88,15 @@ describe("balancedTransport over stand-in replicas", () => {
 
   test("a hostname is resolved to every replica behind it and re-resolved as replicas come and go", async () => {
     const calls: string[] = [];
-    let answer = ["10.0.0.1", "10.0.0.2"];
+    let answer = ["127.0.0.11", "127.0.0.12"];
     const transport = balancedTransport("http://replicas.example:7", (url) => stubReplica(url, calls), {
       resolve: async () => answer,
       refreshMs: 0,
     });
     const users = createClient(UserService, transport);
     for (let i = 0; i < 4; i++) await users.getUser({ id: TEST_USER.id });
-    expect(new Set(calls.map((c) => c.split(" ")[0]))).toEqual(new Set(["10.0.0.1:7", "10.0.0.2:7"]));
-    answer = ["10.0.0.3"];
+    expect(new Set(calls.map((c) => c.split(" ")[0]))).toEqual(new Set(["127.0.0.11:7", "127.0.0.12:7"]));
+    answer = ["127.0.0.13"];
     // A call answers from the known list while a new lookup runs (one may already be under way).
     for (let i = 0; i < 2; i++) {
       await Bun.sleep(5);
@@ -105,7 +105,7 @@ describe("balancedTransport over stand-in replicas", () => {
     await Bun.sleep(5);
     calls.length = 0;
     for (let i = 0; i < 3; i++) await users.getUser({ id: TEST_USER.id });
-    expect(calls.map((c) => c.split(" ")[0])).toEqual(["10.0.0.3:7", "10.0.0.3:7", "10.0.0.3:7"]);
+    expect(calls.map((c) => c.split(" ")[0])).toEqual(["127.0.0.13:7", "127.0.0.13:7", "127.0.0.13:7"]);
   });
 });
 

@@ -47,10 +47,16 @@ const systemResolve: Resolve = async (hostname) => {
   return v4.length > 0 ? v4 : answers.map((a) => a.address);
 };
 
+// A URL's host as an address (an IPv6 one without its brackets), or null for a name to resolve.
+const addressOf = (url: URL): string | null => {
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return isIP(host) === 0 ? null : host;
+};
+
 /** needsBalancing tells whether a service URL names more than one replica or a hostname to resolve. */
 export function needsBalancing(urls: string): boolean {
-  const list = urls.split(",").map((url) => url.trim());
-  return list.length > 1 || list.some((url) => isIP(new URL(url).hostname.replace(/^\[|\]$/g, "")) === 0);
+  const list = urls.split(",").map((url) => new URL(url.trim()));
+  return list.length > 1 || list.some((url) => addressOf(url) === null);
 }
 
 /** balancedTransport spreads calls over the replicas behind urls, each reached with make(url). */
@@ -76,10 +82,9 @@ export function balancedTransport(urls: string, make: (url: string) => Transport
     resolving ??= (async () => {
       const lists = await Promise.all(
         bases.map(async (base) => {
-          const host = base.hostname.replace(/^\[|\]$/g, "");
-          if (isIP(host) !== 0) return [base.href];
+          if (addressOf(base) !== null) return [base.href];
           // A failed lookup keeps what was known; with nothing known, the name itself is used.
-          const addresses = await resolve(host).catch(() => [] as string[]);
+          const addresses = await resolve(base.hostname).catch(() => [] as string[]);
           if (addresses.length === 0) return endpoints.length > 0 ? endpoints.map((e) => e.url) : [base.href];
           return addresses.map((address) => {
             const url = new URL(base.href);
