@@ -1,6 +1,16 @@
 import { z } from "zod";
 import { addressPrefixes, addressPrefixEnv } from "../lib/client-address.ts";
-import { parseEnv, port, redisEnv, serverHostEnv, serviceUrls, shutdownEnv, tokenLifetimeEnv } from "../lib/config/config.ts";
+import {
+  authRateLimitEnv,
+  count,
+  parseEnv,
+  port,
+  redisEnv,
+  serverHostEnv,
+  serviceUrls,
+  shutdownEnv,
+  tokenLifetimeEnv,
+} from "../lib/config/config.ts";
 import { commonEnv } from "../lib/config/config.ts";
 import { callerSecrets, credentialEnv } from "../lib/config/credentials.ts";
 import { devSecret } from "../lib/config/secrets.ts";
@@ -9,8 +19,6 @@ import { tracingEnv } from "../lib/tracing/tracing.ts";
 import { accessTokenEnv } from "../lib/tokens/tokens.ts";
 import { parseTrustedProxies } from "./middleware/client-ip.ts";
 
-const count = (name: string, fallback: number) =>
-  z.coerce.number(`must be a number`).int("must be a whole number").positive(`must be positive`).default(fallback).describe(name);
 const list = z
   .string()
   .default("")
@@ -33,11 +41,10 @@ export const gatewayEnvSchema = z.object({
   ...tracingEnv,
   AUTH_SERVICE_URL: serviceUrls.default("http://127.0.0.1:50051"),
   USER_SERVICE_URL: serviceUrls.default("http://127.0.0.1:50052"),
-  SERVICE_TIMEOUT_MS: count("SERVICE_TIMEOUT_MS", 5000),
-  RATE_LIMIT_REQUESTS: count("RATE_LIMIT_REQUESTS", 100),
-  RATE_LIMIT_WINDOW_SECONDS: count("RATE_LIMIT_WINDOW_SECONDS", 60),
-  RATE_LIMIT_AUTH_REQUESTS: count("RATE_LIMIT_AUTH_REQUESTS", 10),
-  RATE_LIMIT_AUTH_WINDOW_SECONDS: count("RATE_LIMIT_AUTH_WINDOW_SECONDS", 60),
+  SERVICE_TIMEOUT_MS: count.default(5000),
+  RATE_LIMIT_REQUESTS: count.default(100),
+  RATE_LIMIT_WINDOW_SECONDS: count.default(60),
+  ...authRateLimitEnv,
   ...addressPrefixEnv,
   TRUSTED_PROXIES: z
     .string()

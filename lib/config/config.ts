@@ -110,9 +110,19 @@ export function tokenLifetimes(env: { JWT_EXPIRATION_HOURS: number; REFRESH_TOKE
   return { accessSeconds: Math.max(1, Math.round(env.JWT_EXPIRATION_HOURS * 3600)), refreshSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400 };
 }
 
+/** count is a positive whole number read from the environment. */
+export const count = z.coerce.number("must be a number").int("must be a whole number").positive("must be positive");
+
+/** authRateLimitEnv is the /auth limit both binaries apply: the gateway per route group, the auth
+ * service per Login and per Register (whoever calls it). */
+export const authRateLimitEnv = {
+  RATE_LIMIT_AUTH_REQUESTS: count.default(10),
+  RATE_LIMIT_AUTH_WINDOW_SECONDS: count.default(60),
+};
+
 /** shutdownEnv is how long a binary waits for in-flight requests after SIGTERM/SIGINT. */
 export const shutdownEnv = {
-  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number("must be a number").int("must be a whole number").positive("must be positive").default(10),
+  SHUTDOWN_TIMEOUT_SECONDS: count.default(10),
 };
 
 /** serverHostEnv is the address services and the gateway bind to. */

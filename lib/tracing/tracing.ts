@@ -25,6 +25,7 @@ import {
 import { PrismaInstrumentation } from "@prisma/instrumentation";
 import { z } from "zod";
 import pkg from "../../package.json" with { type: "json" };
+import { count } from "../config/config.ts";
 
 const SAMPLERS = [
   "always_on",
@@ -49,7 +50,7 @@ export const tracingEnv = {
     .max(1, "must be between 0 and 1")
     .optional(),
   /** OTEL_BSP_SCHEDULE_DELAY (ms, the SDK's default 5000): how long spans wait to be sent in a batch. */
-  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number("must be a number").int("must be a whole number").positive("must be positive").optional(),
+  OTEL_BSP_SCHEDULE_DELAY: count.optional(),
 };
 
 export type TracingEnv = z.output<z.ZodObject<typeof tracingEnv>>;

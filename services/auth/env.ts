@@ -1,6 +1,17 @@
 import { z } from "zod";
 import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
-import { commonEnv, parseEnv, port, redisEnv, serverHostEnv, serviceUrls, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import {
+  authRateLimitEnv,
+  commonEnv,
+  count,
+  parseEnv,
+  port,
+  redisEnv,
+  serverHostEnv,
+  serviceUrls,
+  shutdownEnv,
+  tokenLifetimeEnv,
+} from "../../lib/config/config.ts";
 import { acceptedCredentials, callerSecrets, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { devSecret } from "../../lib/config/secrets.ts";
 import { metricsEnv } from "../../lib/metrics/metrics.ts";
@@ -10,8 +21,6 @@ import { accessTokenEnv } from "../../lib/tokens/tokens.ts";
 import { addressPrefixEnv, addressPrefixes } from "../../lib/client-address.ts";
 import { THREADS } from "./argon2-threads.ts";
 import type { LimitOptions } from "./limits.ts";
-
-const count = (message: string) => z.coerce.number(message).int(message).positive(message);
 
 export const authEnvSchema = z.object({
   ...commonEnv,
@@ -24,12 +33,11 @@ export const authEnvSchema = z.object({
   ...metricsEnv,
   ...tracingEnv,
   ...addressPrefixEnv,
-  RATE_LIMIT_AUTH_REQUESTS: count("must be a positive whole number").default(10),
-  RATE_LIMIT_AUTH_WINDOW_SECONDS: count("must be a positive whole number of seconds").default(60),
-  LOGIN_ATTEMPTS_PER_ACCOUNT: count("must be a positive whole number").default(5),
-  LOGIN_ACCOUNT_WINDOW_SECONDS: count("must be a positive whole number of seconds").default(900),
+  ...authRateLimitEnv,
+  LOGIN_ATTEMPTS_PER_ACCOUNT: count.default(5),
+  LOGIN_ACCOUNT_WINDOW_SECONDS: count.default(900),
   /** PASSWORD_HASHING_THREADS caps the Argon2id threads (19 MiB each while hashing); default: the cores the process sees. */
-  PASSWORD_HASHING_THREADS: count("must be a positive whole number").max(256, "must be at most 256").optional(),
+  PASSWORD_HASHING_THREADS: count.max(256, "must be at most 256").optional(),
   REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.coerce.number().min(0, "must not be negative").max(60, "must be at most 60").default(10),
   USER_SERVICE_URL: serviceUrls.default("http://127.0.0.1:50052"),
   /** AUTH_SERVICE_INTERNAL_PORT is the internal Connect listener the gateway calls (lib/rpc/connect-listener.ts). */
