@@ -38,7 +38,7 @@ export async function register(
   input: { email: string; password: string; name: string },
   client: SessionClient,
 ): Promise<Session> {
-  await deps.limits.address("register", client.ip);
+  await deps.limits.register(client.ip);
   const passwordHash = await deps.passwords.hash(input.password);
   const since = Date.now();
   const user = await fromUserService(deps.users.createUser({ email: input.email, passwordHash, name: input.name }));
@@ -52,7 +52,7 @@ export async function register(
  * counted per client network and per account before anything is read.
  */
 export async function login(deps: AuthDeps, input: { email: string; password: string }, client: SessionClient): Promise<Session> {
-  await Promise.all([deps.limits.address("login", client.ip), deps.limits.account(input.email)]);
+  await deps.limits.signIn(input.email, client.ip);
   const since = Date.now();
   const found = await fromUserService(deps.users.getUserByEmailInternal({ email: input.email }));
   const user = found && !found.deletedAt ? found : null;
@@ -125,8 +125,7 @@ export async function updateAccount(
 ): Promise<{ user: UserResponse; tokens?: TokenPair }> {
   const { userId, keepSessionId } = change;
   if (keepSessionId && change.currentPassword === undefined && (change.password !== undefined || change.email !== undefined)) {
-    const current = await fromUserService(deps.users.getUser({ id: userId }));
-    if (!current) throw new NotFoundError(`no user with id ${userId}`);
+    const current = await existingUser(deps, userId);
     if (change.password !== undefined || change.email !== current.email) {
       throw new InvalidArgumentError("current_password", "is required to change your own password or email");
     }
@@ -150,26 +149,20 @@ export async function updateAccount(
 
 /** listSessions lists a user's live sessions, most recently used first. */
 export async function listSessions(deps: AuthDeps, userId: string): Promise<SessionInfo[]> {
-  if (!(await fromUserService(deps.users.getUser({ id: userId, includeDeleted: true })))) {
-    throw new NotFoundError(`no user with id ${userId}`);
-  }
+  await existingUser(deps, userId, true);
   return deps.refresh.list(userId);
 }
 
 /** endSessions ends one session of the user, or every one (sid empty): their access tokens too. */
 export async function endSessions(deps: AuthDeps, userId: string, sid: string): Promise<void> {
   if (sid) return deps.refresh.end(userId, sid);
-  if (!(await fromUserService(deps.users.getUser({ id: userId, includeDeleted: true })))) {
-    throw new NotFoundError(`no user with id ${userId}`);
-  }
+  await existingUser(deps, userId, true);
   await deps.revocations.endAllSessions(userId);
 }
 
 async function checkPassword(deps: AuthDeps, userId: string, password: string, client: SessionClient): Promise<void> {
-  const user = await fromUserService(deps.users.getUser({ id: userId }));
-  if (!user) throw new NotFoundError(`no user with id ${userId}`);
-  await deps.limits.address("login", client.ip);
-  await deps.limits.account(user.email);
+  const user = await existingUser(deps, userId);
+  await deps.limits.signIn(user.email, client.ip);
   const found = await fromUserService(deps.users.getUserByEmailInternal({ email: user.email }));
   const hash = found?.id === userId ? found.passwordHash : null;
   if (!(await deps.passwords.verify(password, hash)) || !hash) throw new UnauthenticatedError("the current password is wrong");
@@ -220,6 +213,13 @@ async function signChecked(
     notBefore = mark;
   }
   throw new ResourceExhaustedError("the account is changing; retry shortly", 1);
+}
+
+// The user, or NotFound for the caller (a deleted one counts only with includeDeleted).
+async function existingUser(deps: AuthDeps, id: string, includeDeleted = false): Promise<UserResponse> {
+  const user = await fromUserService(deps.users.getUser({ id, includeDeleted }));
+  if (!user) throw new NotFoundError(`no user with id ${id}`);
+  return user;
 }
 
 // Built field by field so the hash can't ride along into a response.

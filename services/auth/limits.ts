@@ -19,10 +19,11 @@ export type LimitOptions = {
 };
 
 export type Limits = {
-  /** attempt counts one login or register from address; RateLimitedError when over the limit. */
-  address(kind: "login" | "register", address: string): Promise<void>;
-  /** account counts one sign-in attempt (or password check) for email; RateLimitedError when over. */
-  account(email: string): Promise<void>;
+  /** register counts one registration from address; RateLimitedError when over the limit. */
+  register(address: string): Promise<void>;
+  /** signIn counts a sign-in or password check against both its network and its account (email);
+   * RateLimitedError when either is over. */
+  signIn(email: string, address: string): Promise<void>;
   /** succeeded forgets the account's attempts after a successful sign-in. */
   succeeded(email: string): Promise<void>;
 };
@@ -46,15 +47,19 @@ export function createLimits(store: Store, options: LimitOptions): Limits {
       );
     }
   };
+  const address = (kind: "login" | "register", client: string) =>
+    over(
+      `${kind}_address`,
+      `${kind}_address:${addressKey(client || "unknown", options.prefixes)}`,
+      options.perAddress,
+      `${kind} attempts from this network`,
+    );
+  const account = (email: string) => over("login_account", accountId(email), options.perAccount, "sign-in attempts for this account");
   return {
-    address: (kind, address) =>
-      over(
-        `${kind}_address`,
-        `${kind}_address:${addressKey(address || "unknown", options.prefixes)}`,
-        options.perAddress,
-        `${kind} attempts from this network`,
-      ),
-    account: (email) => over("login_account", accountId(email), options.perAccount, "sign-in attempts for this account"),
+    register: (client) => address("register", client),
+    signIn: async (email, client) => {
+      await Promise.all([address("login", client), account(email)]);
+    },
     succeeded: (email) => store.rateLimit.reset(accountId(email)),
   };
 }
