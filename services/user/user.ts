@@ -2,6 +2,7 @@
 // cache, the last active admin, and voiding a user's tokens when the user changes. Queries live in
 // user.store.ts.
 import type { PrismaClient, User } from "../../gen/prisma/client.ts";
+import type { Db } from "../../lib/db/database.ts";
 import type { Store } from "../../lib/redis/types.ts";
 import { isUniqueViolation } from "../../lib/db/errors.ts";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../lib/errors.ts";
@@ -88,81 +89,80 @@ export async function updateUser(
   id: string,
   patch: { name?: string; email?: string; role?: "user" | "admin"; passwordHash?: string },
 ): Promise<PublicUser> {
-  let voids: Voids = null;
-  const user = await deps.prisma.$transaction(async (tx) => {
+  const user = await changeUser(deps, id, async (tx) => {
     const existing = await store.findById(tx, id, true);
     if (!existing) throw notFound(id);
     if (existing.deletedAt) throw new FailedPreconditionError(`user ${id} is deleted: restore it before updating`);
     if (existing.role === "admin" && patch.role === "user") await keepAnAdmin(tx, id, "demoted");
     const updated = await uniqueEmail(patch.email ?? existing.email, store.update(tx, id, patch));
-    voids =
+    const voids: Voids =
       patch.passwordHash !== undefined ? "sessions" : updated.email !== existing.email || updated.role !== existing.role ? "access" : null;
-    await revoke(deps, id, voids);
-    return updated;
+    return { result: updated, voids };
   });
-  await cacheInvalidate(deps, id);
-  await revoke(deps, id, voids);
   return toPublic(user);
 }
 
 /** deleteUser soft-deletes an active user and ends every session of theirs. */
 export async function deleteUser(deps: UserDeps, id: string): Promise<void> {
-  await deps.prisma.$transaction(async (tx) => {
+  await changeUser(deps, id, async (tx) => {
     const existing = await store.findById(tx, id);
     if (!existing) throw notFound(id);
     if (existing.role === "admin") await keepAnAdmin(tx, id, "deleted");
     if (!(await store.softDelete(tx, id))) throw notFound(id);
-    await revoke(deps, id, "sessions");
+    return { result: undefined, voids: "sessions" };
   });
-  await cacheInvalidate(deps, id);
-  await revoke(deps, id, "sessions");
 }
 
 /** restoreUser clears deleted_at; refused when an active user now holds the email. Tokens issued
  * before the restore stay void. */
 export async function restoreUser(deps: UserDeps, id: string): Promise<PublicUser> {
-  let restored = false;
-  const user = await deps.prisma.$transaction(async (tx) => {
+  const user = await changeUser(deps, id, async (tx) => {
     const existing = await store.findById(tx, id, true);
     if (!existing) throw notFound(id);
-    if (!existing.deletedAt) return existing;
+    if (!existing.deletedAt) return { result: existing, voids: null };
     const updated = await uniqueEmail(existing.email, store.update(tx, id, { deletedAt: null }), "restore: ");
-    restored = true;
-    await revoke(deps, id, "access");
-    return updated;
+    return { result: updated, voids: "access" };
   });
-  await cacheInvalidate(deps, id);
-  if (restored) await revoke(deps, id, "access");
   return toPublic(user);
 }
 
 /** hardDeleteUser removes the row for good, deleted or not, and ends every session of the user. */
 export async function hardDeleteUser(deps: UserDeps, id: string): Promise<void> {
-  await deps.prisma.$transaction(async (tx) => {
+  await changeUser(deps, id, async (tx) => {
     const existing = await store.findById(tx, id, true);
     if (!existing) throw notFound(id);
     if (existing.role === "admin" && !existing.deletedAt) await keepAnAdmin(tx, id, "deleted");
     if (!(await store.hardDelete(tx, id))) throw notFound(id);
-    await revoke(deps, id, "sessions");
+    return { result: undefined, voids: "sessions" };
   });
-  await cacheInvalidate(deps, id);
-  await revoke(deps, id, "sessions");
 }
 
 // What a change voids: the user's access tokens, or every session too.
 type Voids = "access" | "sessions" | null;
 
-// Called twice per change. Inside the transaction, before the commit: if the mark can't be written
-// (Redis down → CacheUnavailableError → Unavailable), the change rolls back and isn't reported
-// done. After the commit: a token the auth service signed while the change committed, from the
-// user as they were, is voided too (and that write failing answers Unavailable, never success).
+// A change to a user, its revocation marks and the cache. The marks are written twice. Inside the
+// transaction, before the commit: if they can't be written (Redis down → CacheUnavailableError →
+// Unavailable), the change rolls back and isn't reported done. After the commit: a token the auth
+// service signed while the change committed, from the user as they were, is voided too (and that
+// write failing answers Unavailable, never success).
+async function changeUser<T>(deps: UserDeps, id: string, work: (tx: Db) => Promise<{ result: T; voids: Voids }>): Promise<T> {
+  const { result, voids } = await deps.prisma.$transaction(async (tx) => {
+    const done = await work(tx);
+    await revoke(deps, id, done.voids);
+    return done;
+  });
+  await cacheInvalidate(deps, id);
+  await revoke(deps, id, voids);
+  return result;
+}
+
 async function revoke(deps: UserDeps, id: string, voids: Voids): Promise<void> {
   if (voids === "sessions") await deps.revocations.endAllSessions(id);
   else if (voids === "access") await deps.revocations.voidAccessTokens(id);
 }
 
 // The last active admin can't be demoted or deleted: nobody could administer users any more.
-async function keepAnAdmin(tx: Parameters<typeof store.lockActiveAdmins>[0], id: string, what: string): Promise<void> {
+async function keepAnAdmin(tx: Db, id: string, what: string): Promise<void> {
   const admins = await store.lockActiveAdmins(tx);
   if (admins.length <= 1 && admins.includes(id)) {
     throw new FailedPreconditionError(`user ${id} is the last active admin and can't be ${what}: make another user admin first`);
