@@ -12,6 +12,7 @@ import { inProcessTransport } from "../../lib/rpc/in-process.ts";
 import { probeDependency } from "../../lib/rpc/probe.ts";
 import { metricsResponse } from "../../lib/metrics/metrics.ts";
 import { startRpcServer, type RpcServer } from "../../lib/rpc/server.ts";
+import { tokenLifetimes } from "../../lib/config/config.ts";
 import { createRevocations } from "../../lib/tokens/revocation.ts";
 import { createAccessTokens, type AccessTokenOptions } from "../../lib/tokens/tokens.ts";
 import { authRoutes } from "./auth.rpc.ts";
@@ -51,16 +52,15 @@ export async function createAuthDeps(
   options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs" | "shutdownTimeoutMs" | "credentials">,
 ): Promise<AuthDeps> {
   const { store, log } = options;
-  const tokens = createAccessTokens(options.jwt);
-  const revocations = createRevocations(store, {
-    accessSeconds: tokens.lifetimeSeconds,
-    refreshSeconds: options.refreshTokenTtlDays * 86_400,
-  });
+  const revocations = createRevocations(
+    store,
+    tokenLifetimes({ JWT_EXPIRATION_HOURS: options.jwt.expirationHours, REFRESH_TOKEN_TTL_DAYS: options.refreshTokenTtlDays }),
+  );
   return {
     users: options.users,
     store,
     log,
-    tokens,
+    tokens: createAccessTokens(options.jwt),
     revocations,
     limits: createLimits(store, options.limits),
     refresh: createRefreshTokens({
