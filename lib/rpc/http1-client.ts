@@ -79,6 +79,8 @@ type Conn = {
   closed: boolean;
   /** draining: takes no new calls (a caller gave up on one here); closes once its queue is empty. */
   draining: boolean;
+  /** idleSince is when its queue last emptied (Infinity while it has calls). */
+  idleSince: number;
 };
 
 type Parser = {
@@ -99,6 +101,7 @@ const SKIP = new Set(["host", "content-length", "connection", "transfer-encoding
 const MAX_HEAD_BYTES = 64 * 1024;
 // Deadlines are checked this often by one timer per client, not a timer per call (≈ 3 µs a call).
 const SWEEP_MS = 10;
+const IDLE_CHECK_MS = 250;
 
 type Json = Record<string, string | string[]>;
 
@@ -136,6 +139,23 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
     }
   };
 
+  // Connections nothing used for `idle` seconds close (under a server's keep-alive limit, so a
+  // request never meets a connection the server is closing); the timer runs while any are open.
+  let idleTimer: ReturnType<typeof setInterval> | undefined;
+  const closeIdle = () => {
+    const limit = performance.now() - idle * 1000;
+    for (const conn of [...conns]) {
+      if (conn.queue.length > 0 || conn.idleSince > limit) continue;
+      remove(conn);
+      conn.closed = true;
+      conn.socket?.end();
+    }
+    if (conns.length === 0) {
+      clearInterval(idleTimer);
+      idleTimer = undefined;
+    }
+  };
+
   const pending = new Set<Conn>();
   let scheduled = false;
   const flushAll = () => {
@@ -165,6 +185,7 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
       parser: undefined,
       closed: false,
       draining: false,
+      idleSince: Number.POSITIVE_INFINITY,
     };
     conns.push(conn);
     Bun.connect<Conn>({
@@ -189,9 +210,6 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
         end: (socket) => void socket.end(),
         error: (_, error) => lost(conn, error),
         connectError: (_, error) => lost(conn, error),
-        timeout: (socket) => {
-          if (conn.queue.length === 0) socket.end();
-        },
       },
     }).catch((error: unknown) => lost(conn, error));
     return conn;
@@ -255,7 +273,7 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
     const conn = pick();
     conn.queue.push(call);
     conn.outgoing.push(call);
-    conn.socket?.timeout(0);
+    conn.idleSince = Number.POSITIVE_INFINITY;
     pending.add(conn);
     if (!scheduled) {
       scheduled = true;
@@ -311,7 +329,7 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
     settle(conn);
   }
 
-  /** settle closes a draining connection or arms the idle timeout once nothing waits on it. */
+  /** settle closes a draining connection, or marks it idle, once nothing waits on it. */
   function settle(conn: Conn) {
     if (conn.queue.some((call) => !call.abandoned)) return;
     if (conn.draining) {
@@ -320,7 +338,11 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
       conn.socket?.end();
       for (const call of conn.queue) fail(call, new ConnectionLost("abandoned"));
       conn.queue = [];
-    } else if (conn.queue.length === 0) conn.socket?.timeout(idle);
+    } else if (conn.queue.length === 0) {
+      conn.idleSince = performance.now();
+      // Bun's own socket timeouts tick every few seconds; a timer keeps the idle limit exact.
+      idleTimer ??= setInterval(closeIdle, IDLE_CHECK_MS).unref();
+    }
   }
 
   function onData(conn: Conn, chunk: Buffer) {

@@ -402,22 +402,31 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
       if (!pending) {
         const end = data.indexOf(HEAD_END, offset);
         if (end < 0) {
-          if (data.length - offset > MAX_HEAD_BYTES) return refuse(connection, 431);
+          if (data.length - offset > MAX_HEAD_BYTES) refuse(connection, 431);
           break;
         }
-        if (end - offset > MAX_HEAD_BYTES) return refuse(connection, 431);
+        if (end - offset > MAX_HEAD_BYTES) {
+          refuse(connection, 431);
+          break;
+        }
         // Blank lines before a request are tolerated (RFC 9112 §2.2).
         let start = offset;
         while (data[start] === 13 && data[start + 1] === 10) start += 2;
         const parsed = parseHead(data.toString("latin1", start, end));
-        if (typeof parsed === "number") return refuse(connection, parsed);
+        if (typeof parsed === "number") {
+          refuse(connection, parsed);
+          break;
+        }
         pending = parsed;
         offset = end + 4;
         connection.pending = pending;
         if (pending.expectContinue && connection.slots.length === 0 && !pending.tooLarge) write(connection, CONTINUE);
       }
       const next = readBody(pending, data, offset);
-      if (next < 0) return refuse(connection, 400);
+      if (next < 0) {
+        refuse(connection, 400);
+        break;
+      }
       offset = next;
       if (!pending.complete) break;
       connection.pending = undefined;
