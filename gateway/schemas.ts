@@ -18,6 +18,10 @@ export const User = z
     created_at: z.iso.datetime().openapi({ example: "2026-01-02T03:04:05.678Z" }),
     updated_at: z.iso.datetime().openapi({ example: "2026-01-02T03:04:05.678Z" }),
     deleted_at: z.iso.datetime().nullable().openapi({ example: null }),
+    email_verified_at: z.iso
+      .datetime()
+      .nullable()
+      .openapi({ example: "2026-01-02T03:10:00.000Z", description: "When the user confirmed the address; null until then" }),
   })
   .openapi("User");
 

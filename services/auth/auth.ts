@@ -224,8 +224,8 @@ async function existingUser(deps: AuthDeps, id: string, includeDeleted = false):
 
 // Built field by field so the hash can't ride along into a response.
 function toPublicUser(user: InternalUserResponse): UserResponse {
-  const { id, email, name, role, createdAt, updatedAt, deletedAt } = user;
-  return create(UserResponseSchema, { id, email, name, role, createdAt, updatedAt, deletedAt });
+  const { id, email, name, role, createdAt, updatedAt, deletedAt, emailVerifiedAt } = user;
+  return create(UserResponseSchema, { id, email, name, role, createdAt, updatedAt, deletedAt, emailVerifiedAt });
 }
 
 function expiredIsNull(error: unknown): null {
