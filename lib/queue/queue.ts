@@ -4,6 +4,7 @@
 // recovery), so nothing is lost when a process stops. Without Redis (development) an in-process
 // queue gives the same retries in one process, and loses what is pending when it stops.
 import { Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
 import pLimit from "p-limit";
 import type { Logger } from "../log.ts";
 import { CacheUnavailableError } from "../redis/errors.ts";
@@ -85,6 +86,7 @@ function bullQueue<T>(store: Store, settings: Settings): JobQueue<T> {
   });
   const unavailable = (why: string, cause?: unknown) => new CacheUnavailableError(`queue ${name}: ${why}`, { cause });
   let worker: Worker | undefined;
+  let workerConnection: Redis | undefined;
   return {
     async add(job) {
       // BullMQ waits for a connection without bound: after the first one, not connected means an
@@ -104,12 +106,12 @@ function bullQueue<T>(store: Store, settings: Settings): JobQueue<T> {
       }
     },
     process(handler) {
-      const connection = redis.duplicate({
+      const connection = (workerConnection = redis.duplicate({
         maxRetriesPerRequest: null,
         enableOfflineQueue: true,
         commandTimeout: undefined,
         enableAutoPipelining: false,
-      });
+      }));
       connection.on("error", () => {});
       worker = new Worker(name, async (job) => handler(job.data as T), {
         connection,
@@ -146,6 +148,8 @@ function bullQueue<T>(store: Store, settings: Settings): JobQueue<T> {
         if (late) await worker.close(true);
       }
       await queue.close();
+      // Connections handed to BullMQ stay ours to close.
+      workerConnection?.disconnect();
       producer.disconnect();
     },
   };

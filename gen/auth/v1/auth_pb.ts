@@ -753,7 +753,9 @@ export const AuthService: GenService<{
   /**
    * UpdateAccount changes a user's profile, email, role or password (hashed here). A change of
    * email, role or password voids every access token issued before it; a password change also
-   * ends every session but keep_session_id, which gets a fresh token pair in the answer.
+   * ends every session but keep_session_id, which gets a fresh token pair in the answer. A user's
+   * own new email (keep_session_id set) is not applied: a confirmation link is mailed to it
+   * (pending_email), and VerifyEmail applies it.
    *
    * @generated from rpc auth.v1.AuthService.UpdateAccount
    */
