@@ -106,12 +106,13 @@ function bullQueue<T>(store: Store, settings: Settings): JobQueue<T> {
       }
     },
     process(handler) {
-      const connection = (workerConnection = redis.duplicate({
+      const connection = redis.duplicate({
         maxRetriesPerRequest: null,
         enableOfflineQueue: true,
         commandTimeout: undefined,
         enableAutoPipelining: false,
-      }));
+      });
+      workerConnection = connection;
       connection.on("error", () => {});
       worker = new Worker(name, async (job) => handler(job.data as T), {
         connection,
