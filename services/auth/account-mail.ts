@@ -13,7 +13,7 @@ import { type OneTimeTokens, passwordFingerprint, type TokenTtls } from "./one-t
 
 export type MailJob =
   | { kind: "password_reset"; email: string }
-  | { kind: "verify_email"; userId: string }
+  | { kind: "verify_email"; userId: string; email: string }
   | { kind: "confirm_email_change"; userId: string; email: string; newEmail: string }
   | { kind: "email_changed"; to: string; newEmail: string };
 
@@ -44,6 +44,12 @@ export function sendAccountMail(deps: MailWorkerDeps) {
     await deps.mailer.send(mail);
     deps.log.info("mail sent", { kind });
   };
+  // The user with this id while it still has this email. Read by email through the internal method,
+  // which skips the user cache: a mail job warms nothing a request then reads differently.
+  const current = async (userId: string, email: string) => {
+    const user = await orNull(deps.users.getUserByEmailInternal({ email }));
+    return user && user.id === userId && !user.deletedAt ? user : null;
+  };
   return async (job: MailJob): Promise<void> => {
     switch (job.kind) {
       case "password_reset": {
@@ -59,15 +65,15 @@ export function sendAccountMail(deps: MailWorkerDeps) {
         return send(resetMail(user.email, url, Math.round(deps.ttls.password_reset / 60)), job.kind);
       }
       case "verify_email": {
-        const user = await orNull(deps.users.getUser({ id: job.userId }));
-        if (!user || user.emailVerifiedAt) return;
+        const user = await current(job.userId, job.email);
+        if (!user || user.emailVerifiedAt) return; // verified, or the email has changed since
         const token = await deps.oneTimeTokens.issue({ purpose: "email_verification", userId: user.id, email: user.email });
         const url = link(deps.publicBaseUrl, LINK_PATHS.email_verification, token);
         return send(verificationMail(user.email, url, hours(deps.ttls.email_verification)), job.kind);
       }
       case "confirm_email_change": {
-        const user = await orNull(deps.users.getUser({ id: job.userId }));
-        if (!user || user.email !== job.email) return; // the account has moved on since
+        const user = await current(job.userId, job.email);
+        if (!user) return; // the account has moved on since
         const token = await deps.oneTimeTokens.issue({
           purpose: "email_change",
           userId: user.id,

@@ -63,7 +63,7 @@ export async function register(
   // job is logged, and the user can ask again (POST /auth/email/verify/resend).
   const [session] = await Promise.all([
     startSession(deps, user, client, since, INVALID_CREDENTIALS),
-    deps.mail.queue.add({ kind: "verify_email", userId: user.id }).catch((error: unknown) => {
+    deps.mail.queue.add({ kind: "verify_email", userId: user.id, email: user.email }).catch((error: unknown) => {
       deps.log.error("the verification mail could not be queued", { user_id: user.id, error });
     }),
   ]);

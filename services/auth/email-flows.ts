@@ -53,7 +53,7 @@ export async function resendVerification(deps: AuthDeps, userId: string, client:
   if (!user) throw new NotFoundError(`no user with id ${userId}`);
   if (user.emailVerifiedAt) throw new FailedPreconditionError("the email address is already verified");
   await deps.limits.mail(user.email, client.ip);
-  await deps.mail.queue.add({ kind: "verify_email", userId });
+  await deps.mail.queue.add({ kind: "verify_email", userId, email: user.email });
 }
 
 // The user service refuses a link's change when the account is gone, deleted or has another email
