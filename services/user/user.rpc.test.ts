@@ -171,6 +171,7 @@ describe("UpdateUser and email_verified_at", () => {
     expect(Date.parse(verified.emailVerifiedAt ?? "")).toBeGreaterThan(Date.now() - 60_000);
     expect((await svc.users.getUser({ id: user.id })).emailVerifiedAt).toBe(verified.emailVerifiedAt);
     expect((await svc.users.updateUser({ id: user.id, name: "Renamed" })).emailVerifiedAt).toBe(verified.emailVerifiedAt);
+    expect((await svc.users.updateUser({ id: user.id, emailVerified: true })).emailVerifiedAt).toBe(verified.emailVerifiedAt);
     expect((await svc.users.updateUser({ id: user.id, email: uniqueEmail() })).emailVerifiedAt).toBeUndefined();
     const moved = await svc.users.updateUser({ id: user.id, email: uniqueEmail(), emailVerified: true });
     expect(moved.emailVerifiedAt).toBeDefined();

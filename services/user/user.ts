@@ -86,7 +86,7 @@ export type UserPatch = {
   email?: string;
   role?: "user" | "admin";
   passwordHash?: string;
-  /** emailVerified true marks the (new) email verified now, false clears the mark; unset, a new email clears it. */
+  /** emailVerified true marks the (new) email verified (now, unless it already is), false clears the mark; unset, a new email clears it. */
   emailVerified?: boolean;
   /** expectedEmail makes the update apply only while the user's email is still this one. */
   expectedEmail?: string;
@@ -107,8 +107,16 @@ export async function updateUser(deps: UserDeps, id: string, patch: UserPatch): 
     }
     if (existing.role === "admin" && patch.role === "user") await keepAnAdmin(tx, id, "demoted");
     const emailChanges = fields.email !== undefined && fields.email !== existing.email;
+    // A second link for an address already verified keeps the first time.
+    const alreadyVerified = existing.emailVerifiedAt !== null && !emailChanges;
     const verified =
-      emailVerified === true ? { emailVerifiedAt: new Date() } : emailVerified === false || emailChanges ? { emailVerifiedAt: null } : {};
+      emailVerified === true
+        ? alreadyVerified
+          ? {}
+          : { emailVerifiedAt: new Date() }
+        : emailVerified === false || emailChanges
+          ? { emailVerifiedAt: null }
+          : {};
     const updated = await uniqueEmail(patch.email ?? existing.email, store.update(tx, id, { ...fields, ...verified }));
     const voids: Voids =
       patch.passwordHash !== undefined ? "sessions" : updated.email !== existing.email || updated.role !== existing.role ? "access" : null;

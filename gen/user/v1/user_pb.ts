@@ -298,8 +298,8 @@ export type UpdateUserRequest = Message<"user.v1.UpdateUserRequest"> & {
   passwordHash?: string | undefined;
 
   /**
-   * true marks the (new) email verified now; false clears the mark. Unset: a new email clears it,
-   * otherwise it is kept.
+   * true marks the (new) email verified now (an address already verified keeps its time); false
+   * clears the mark. Unset: a new email clears it, otherwise it is kept.
    *
    * @generated from field: optional bool email_verified = 6;
    */
