@@ -55,10 +55,17 @@ export const ACCESS = {
     verifyToken: PUBLIC,
     refreshToken: PUBLIC,
     logout: PUBLIC,
+    // The mailed flows: anyone may ask for a reset mail or use a link's token (limited per email
+    // and per client network, like Register and Login, whoever calls).
+    requestPasswordReset: PUBLIC,
+    resetPassword: PUBLIC,
+    verifyEmail: PUBLIC,
     // The gateway's PUT /users/{id} and session routes (it has checked who may act on whom).
     updateAccount: [gateway, operator],
     listSessions: [gateway, operator],
     endSessions: [gateway, operator],
+    // POST /auth/email/verify/resend names the signed-in user the gateway authenticated.
+    resendVerification: [gateway, operator],
     // Scripts that seed users with a known password.
     hashPassword: [operator],
   } satisfies ServiceAccess<typeof AuthService>,
