@@ -20,7 +20,7 @@ function capturingLog() {
   const write = (msg: string, fields?: Record<string, unknown>) => {
     lines.push({ msg, fields });
   };
-  const log: Logger = { debug: write, info: write, warn: write, error: write, child: () => log };
+  const log: Logger = { debug: write, info: write, warn: write, error: write, child: () => log, enabled: () => true };
   return { log, lines };
 }
 
