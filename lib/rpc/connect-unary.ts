@@ -39,10 +39,11 @@ export type ConnectUnaryOptions = {
   shutdownSignal: AbortSignal;
 };
 
+// How often calls are checked against their deadline: a call ends within this much after it.
+const SWEEP_MS = 5;
+
 /** ConnectUnaryHandler answers a unary binary Connect call, or returns undefined for connect's handlers to answer. */
 export type ConnectUnaryHandler = (request: Http1Request) => Promise<Http1Answer> | undefined;
-
-const PROTO_HEADERS = { "content-type": contentTypeUnaryProto };
 
 /** createConnectUnaryHandler serves the unary methods `routes` registers, for Connect binary calls only. */
 export function createConnectUnaryHandler(options: ConnectUnaryOptions): ConnectUnaryHandler {
@@ -52,16 +53,28 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
   // answerAtDeadline's work is done here, without its promise and listener per call: any abort
   // (the deadline, shutdown, the client gone) answers at once with its reason.
   const chained = interceptors.filter((interceptor) => interceptor !== answerAtDeadline);
-  // Calls in flight, for shutdown to cancel: one listener in all rather than one per call.
-  const running = new Set<(reason: unknown) => void>();
+  // Calls in flight and their deadlines, for shutdown to cancel (one listener in all) and for one
+  // timer to end at their deadline (a timer per call costs more than the whole sweep).
+  const running = new Map<(reason: unknown) => void, number>();
   shutdownSignal.addEventListener("abort", () => {
-    for (const cancel of running) cancel(shutdownSignal.reason);
+    for (const cancel of running.keys()) cancel(shutdownSignal.reason);
   });
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+  const sweep = () => {
+    const now = Date.now();
+    for (const [cancel, deadlineMs] of running) {
+      if (deadlineMs <= now) cancel(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    }
+    if (running.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
 
   function answer(spec: UnarySpec, request: Http1Request): Promise<Http1Answer> {
     const { method } = spec;
     const requestHeader = request.headers;
-    const responseHeader = new Headers(PROTO_HEADERS);
+    const responseHeader = new Headers();
     const responseTrailer = new Headers();
     const raw = requestHeader.get("connect-timeout-ms");
     const timeout = raw === null ? undefined : parseTimeout(raw, Number.MAX_SAFE_INTEGER);
@@ -77,7 +90,6 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
     const settle = (response: UnaryResponse<DescMessage, DescMessage> | undefined, failure?: unknown) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
       request.onAbort = undefined;
       running.delete(cancel);
       let status = 200;
@@ -89,6 +101,7 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
         trailer = response.trailer;
         try {
           body = toBinary(method.output, response.message);
+          header.set("content-type", contentTypeUnaryProto);
         } catch (e) {
           failure = e;
         }
@@ -112,9 +125,9 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
       controller.abort(reason);
       settle(undefined, ConnectError.from(reason));
     };
-    const timer = setTimeout(() => cancel(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
     request.onAbort = () => cancel(new ConnectError("operation was aborted via signal", Code.Aborted));
-    running.add(cancel);
+    running.set(cancel, deadlineMs);
+    sweeper ??= setInterval(sweep, SWEEP_MS).unref();
     if (shutdownSignal.aborted) cancel(shutdownSignal.reason);
 
     const context: HandlerContext = {

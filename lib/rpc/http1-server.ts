@@ -289,7 +289,12 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
       // Names are checked by the Headers constructor below (a bad one refuses the request); only
       // the few the framing depends on are lower-cased here, picked by length first.
       let name = header.slice(0, colon);
-      const value = header.slice(colon + 1).trim();
+      // One slice for the value, without the whitespace around it (rather than a slice and a trim).
+      let start = colon + 1;
+      let end = header.length;
+      while (start < end && (header.charCodeAt(start) === 32 || header.charCodeAt(start) === 9)) start++;
+      while (end > start && (header.charCodeAt(end - 1) === 32 || header.charCodeAt(end - 1) === 9)) end--;
+      const value = header.slice(start, end);
       if (FRAMING_NAME_LENGTHS.has(name.length)) name = name.toLowerCase();
       switch (name) {
         case "content-length":
