@@ -8,7 +8,7 @@ import { authEnvSchema, loadAuthEnv } from "../services/auth/env.ts";
 import { startAuthService } from "../services/auth/service.ts";
 import { storeFromEnv } from "../lib/redis/index.ts";
 import { parseFlags, portFlag } from "../lib/cli.ts";
-import { parseEnv, tokenLifetimes } from "../lib/config/config.ts";
+import { parseEnv, redisChecks, tokenLifetimes } from "../lib/config/config.ts";
 import { CREDENTIAL_VARIABLES } from "../lib/config/credentials.ts";
 import { createAccessTokens } from "../lib/tokens/tokens.ts";
 import { openDatabase } from "../lib/db/database.ts";
@@ -28,7 +28,7 @@ export function loadCombinedEnv() {
   // Validate the union first, so every problem of every part is reported at once.
   const { SERVICE_HOST } = parseEnv(
     z.object({ ...userEnvSchema.shape, ...authEnvSchema.shape, ...gatewayEnvSchema.shape, SERVICE_HOST: z.string().default("127.0.0.1") }),
-    { requiredInProduction: ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", ...Object.values(CREDENTIAL_VARIABLES)] },
+    { requiredInProduction: ["DATABASE_URL", "JWT_SECRET", ...Object.values(CREDENTIAL_VARIABLES)], checks: [redisChecks] },
   );
   const userEnv = loadUserEnv();
   // The auth binary needs USER_SERVICE_URL in production; here the user service is in-process, so

@@ -6,6 +6,7 @@ import {
   count,
   parseEnv,
   port,
+  redisChecks,
   redisEnv,
   serverHostEnv,
   serviceUrls,
@@ -54,7 +55,10 @@ export type AuthEnv = ReturnType<typeof loadAuthEnv>;
 export function loadAuthEnv(env: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(
     authEnvSchema,
-    { requiredInProduction: ["REDIS_URL", "JWT_SECRET", ...credentialsRequiredInProduction([SELF, ...CALLERS]), "USER_SERVICE_URL"] },
+    {
+      requiredInProduction: ["JWT_SECRET", ...credentialsRequiredInProduction([SELF, ...CALLERS]), "USER_SERVICE_URL"],
+      checks: [redisChecks],
+    },
     env,
   );
   return {
