@@ -241,7 +241,11 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     describe: () => `redis ${describe()}`,
     guard,
     async ping() {
-      await guard(() => client.ping());
+      if (!cluster) return void (await guard(() => client.ping()));
+      // PING answers on a node of a cluster that has lost a master; the cluster's own state says
+      // whether every slot is served.
+      const info = String(await guard(() => client.cluster("INFO")));
+      if (!info.includes("cluster_state:ok")) throw new CacheUnavailableError(`redis ${describe()}: cluster_state is not ok`);
     },
     async close() {
       if (client.status === "ready") await client.quit().catch(() => client.disconnect());
