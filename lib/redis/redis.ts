@@ -248,8 +248,10 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       if (!info.includes("cluster_state:ok")) throw new CacheUnavailableError(`redis ${describe()}: cluster_state is not ok`);
     },
     async close() {
-      if (client.status === "ready") await client.quit().catch(() => client.disconnect());
-      else client.disconnect();
+      if (client.status === "ready") await client.quit().catch(() => {});
+      // Also after QUIT: only disconnect() ends the sentinel connector's failover subscriptions,
+      // which would keep the process alive.
+      client.disconnect();
     },
     limiter,
     async hitAndGet(id, windowSeconds, max, keys) {
