@@ -12,7 +12,7 @@ import { parseEnv, redisChecks, tokenLifetimes } from "../lib/config/config.ts";
 import { CREDENTIAL_VARIABLES } from "../lib/config/credentials.ts";
 import { createAccessTokens } from "../lib/tokens/tokens.ts";
 import { openDatabase } from "../lib/db/database.ts";
-import { pgliteDir } from "../lib/db/env.ts";
+import { databaseOptions } from "../lib/db/env.ts";
 import { createLogger } from "../lib/log.ts";
 import { onShutdown } from "../lib/shutdown/shutdown.ts";
 import { startTracing } from "../lib/tracing/tracing.ts";
@@ -53,7 +53,7 @@ export async function serve(args: string[]): Promise<void> {
   };
   const tracing = startTracing("combined", gatewayEnv);
   const log = createLogger({ service: "combined" });
-  const db = await openDatabase({ url: userEnv.DATABASE_URL, pgliteDir: pgliteDir(userEnv.DATA_DIR) });
+  const db = await openDatabase(databaseOptions(userEnv));
   const store = storeFromEnv(userEnv);
   const closers: (() => Promise<void>)[] = [];
   onShutdown(async () => {
