@@ -9,6 +9,7 @@ import { startAuthService } from "../services/auth/service.ts";
 import { storeFromEnv } from "../lib/redis/index.ts";
 import { parseFlags, portFlag } from "../lib/cli.ts";
 import { parseEnv, redisChecks, tokenLifetimes } from "../lib/config/config.ts";
+import { MAIL_REQUIRED_IN_PRODUCTION } from "../lib/mail/env.ts";
 import { CREDENTIAL_VARIABLES } from "../lib/config/credentials.ts";
 import { createAccessTokens } from "../lib/tokens/tokens.ts";
 import { openDatabase } from "../lib/db/database.ts";
@@ -28,7 +29,10 @@ export function loadCombinedEnv() {
   // Validate the union first, so every problem of every part is reported at once.
   const { SERVICE_HOST } = parseEnv(
     z.object({ ...userEnvSchema.shape, ...authEnvSchema.shape, ...gatewayEnvSchema.shape, SERVICE_HOST: z.string().default("127.0.0.1") }),
-    { requiredInProduction: ["DATABASE_URL", "JWT_SECRET", ...Object.values(CREDENTIAL_VARIABLES)], checks: [redisChecks] },
+    {
+      requiredInProduction: ["DATABASE_URL", "JWT_SECRET", ...Object.values(CREDENTIAL_VARIABLES), ...MAIL_REQUIRED_IN_PRODUCTION],
+      checks: [redisChecks],
+    },
   );
   const userEnv = loadUserEnv();
   // The auth binary needs USER_SERVICE_URL in production; here the user service is in-process, so
@@ -92,6 +96,7 @@ export async function serve(args: string[]): Promise<void> {
     refreshReuseGraceSeconds: authEnv.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     limits: authEnv.limits,
     passwords: authEnv.passwords,
+    mail: authEnv.mail,
     host: SERVICE_HOST,
     port: ports.auth,
     shutdownTimeoutMs: gatewayEnv.SHUTDOWN_TIMEOUT_SECONDS * 1000,
@@ -129,5 +134,6 @@ export async function serve(args: string[]): Promise<void> {
   operator      authorization: Bearer $OPERATOR_TOKEN${process.env.OPERATOR_TOKEN ? "" : ` (development value in ${userEnv.DATA_DIR}/dev-secrets.json)`}
   database      ${db.describe()}${db.kind === "pglite" ? "  · set DATABASE_URL for PostgreSQL" : ""}
   redis         ${store.describe()}${store.kind === "memory" ? "  · set REDIS_URL for Redis" : ""}
+  mail          ${auth.mail()}
   tracing       ${tracing.describe()}`);
 }

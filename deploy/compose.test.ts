@@ -16,6 +16,8 @@ const SECRETS = {
   AUTH_SERVICE_TOKEN: "test-auth-service-token-0123456789abcdef01",
   OPERATOR_TOKEN: "test-operator-token-0123456789abcdef012345",
   POSTGRES_PASSWORD: "test-postgres-password",
+  SMTP_URL: "smtps://mailer:secret@smtp.example.com:465",
+  PUBLIC_BASE_URL: "https://app.example.com",
 };
 
 // An empty env file and a bare environment: a developer's .env or shell can't change the verdict.
@@ -171,7 +173,12 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
       OPERATOR_TOKEN: SECRETS.OPERATOR_TOKEN,
       USER_SERVICE_URL: "http://user-service:50062",
       AUTH_SERVICE_INTERNAL_PORT: 50061,
+      SMTP_URL: SECRETS.SMTP_URL,
+      PUBLIC_BASE_URL: SECRETS.PUBLIC_BASE_URL,
     });
+    // Only the auth service sends mail.
+    expect(services.gateway!.environment).not.toHaveProperty("SMTP_URL");
+    expect(services["user-service"]!.environment).not.toHaveProperty("SMTP_URL");
     const databaseUrl = `postgresql://app:${SECRETS.POSTGRES_PASSWORD}@postgres:5432/app`;
     for (const name of ["gateway", "auth-service", "user-service"]) expect(services[name]!.environment).toMatchObject(REDIS_DEFAULTS);
     expect(services["user-service"]!.environment).toMatchObject({
@@ -248,7 +255,7 @@ describe.skipIf(!compose)("docker-compose.dev.yml (development)", () => {
 
   test("runs the combined binary on PostgreSQL and Redis, publishing its three ports (the gRPC ones on loopback only)", () => {
     const dev = resolve("docker-compose.dev.yml");
-    expect(Object.keys(dev).sort()).toEqual(["combined", "postgres", "redis"]);
+    expect(Object.keys(dev).sort()).toEqual(["combined", "mailpit", "postgres", "redis"]);
     const combined = dev.combined!;
     expect(combined.command?.slice(0, 2)).toEqual(["combined", "serve"]);
     expect(portsOf(combined)).toEqual([
@@ -261,10 +268,18 @@ describe.skipIf(!compose)("docker-compose.dev.yml (development)", () => {
       DIRECT_DATABASE_URL: "",
       DATABASE_POOL_SIZE: "10",
       ...REDIS_DEFAULTS,
+      SMTP_URL: "smtp://mailpit:1025",
     });
     expect(config("docker-compose.dev.yml", CLUSTER).services().combined!.environment).toMatchObject({ ...REDIS_DEFAULTS, ...CLUSTER });
     expect(conditions(combined)).toEqual({ postgres: "service_healthy", redis: "service_healthy" });
     expect(combined.healthcheck?.test).toContain("http://127.0.0.1:3000/health");
+  });
+
+  test("catches every mail in mailpit, whose web UI is on the host's loopback only", () => {
+    const dev = resolve("docker-compose.dev.yml");
+    expect(dev.mailpit!.image).toStartWith("axllent/mailpit:");
+    expect(portsOf(dev.mailpit!)).toEqual([{ host: "127.0.0.1", target: 8025 }]);
+    expect(dev.mailpit!.healthcheck?.test).toBeDefined();
   });
 });
 

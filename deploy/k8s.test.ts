@@ -52,6 +52,7 @@ const BINARIES = {
       "REDIS_PASSWORD",
       "REDIS_SENTINEL_PASSWORD",
       "REDIS_URL",
+      "SMTP_URL",
     ],
   },
   "user-service": {
@@ -93,6 +94,11 @@ const DNS = ["gateway", "auth-service", "user-service", "postgresql", "redis"].f
   `${from} → kube-dns:53/TCP`,
   `${from} → kube-dns:53/UDP`,
 ]);
+// The auth service's mail worker reaches its SMTP relay (SMTP_URL) at any address on the submission
+// ports: an ipBlock, which the graph takes to match every endpoint outside the namespace.
+const SMTP = ["ingress-nginx", "internet", "kube-dns", "other-namespace"].flatMap((to) =>
+  [465, 587, 1025].map((port) => `auth-service → ${to}:${port}/TCP`),
+);
 const EXPECTED_GRAPH = [
   "ingress-nginx → gateway:3000/TCP",
   "gateway → auth-service:50061/TCP",
@@ -106,6 +112,7 @@ const EXPECTED_GRAPH = [
   "user-service → redis:6379/TCP",
   "user-service → redis:26379/TCP",
   ...DNS,
+  ...SMTP,
 ].sort();
 
 // The stable APIs served by every Kubernetes from 1.27 (the manifests' stated minimum) to 1.36.

@@ -204,6 +204,8 @@ const SECRETS = {
   AUTH_SERVICE_TOKEN: "test-auth-service-token-0123456789abcdef01",
   OPERATOR_TOKEN: "test-operator-token-0123456789abcdef012345",
   POSTGRES_PASSWORD: "test-postgres-password",
+  SMTP_URL: "smtps://mailer:secret@smtp.example.com:465",
+  PUBLIC_BASE_URL: "https://app.example.com",
 };
 const OBSERVABILITY = ["grafana", "jaeger", "prometheus"];
 

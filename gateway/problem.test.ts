@@ -34,7 +34,7 @@ test("a service at capacity answers 503 problem+json with the service's Retry-Af
 test("an unhandled error answers a bare problem+json 500 and is logged with the request id, route and stack", async () => {
   const logged: { msg: string; fields?: Record<string, unknown> }[] = [];
   const capture = (msg: string, fields?: Record<string, unknown>) => void logged.push({ msg, fields });
-  const log: Logger = { debug: () => {}, info: () => {}, warn: capture, error: capture, child: () => log };
+  const log: Logger = { debug: () => {}, info: () => {}, warn: capture, error: capture, child: () => log, enabled: () => true };
   const gateway = await stack.gateway({
     log,
     auth: {

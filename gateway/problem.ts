@@ -6,7 +6,8 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { STATUS_CODES } from "node:http";
 import type { Logger } from "../lib/log.ts";
-import { RATE_LIMITED_HEADER } from "../lib/rpc/errors.ts";
+import { PROBLEM_TYPES } from "../lib/errors.ts";
+import { PROBLEM_TYPE_HEADER, RATE_LIMITED_HEADER } from "../lib/rpc/errors.ts";
 
 export type FieldError = { field: string; message: string };
 
@@ -19,6 +20,10 @@ export type Problem = {
   request_id?: string;
   errors?: FieldError[];
 };
+
+/** problemTypeUri is the `type` of a problem a client tells apart by more than its status (README: Problem types). */
+export const problemTypeUri = (name: string) => `/problems/${name}`;
+const KNOWN_TYPES = new Set<string>(Object.values(PROBLEM_TYPES));
 
 /** ProblemError is thrown by gateway code for a response it knows exactly. */
 export class ProblemError extends Error {
@@ -55,10 +60,10 @@ export function problemResponse(
   c: Context,
   status: ContentfulStatusCode,
   detail: string,
-  extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  extra: { errors?: FieldError[]; headers?: Record<string, string>; type?: string } = {},
 ): Response {
   const body: Problem = {
-    type: "about:blank",
+    type: extra.type ?? "about:blank",
     title: STATUS_CODES[status] ?? "Error",
     status,
     detail,
@@ -92,7 +97,9 @@ export function onError(log: Logger): ErrorHandler {
           return problemResponse(c, 429, error.rawMessage, { headers: { "Retry-After": validRetryAfter ?? "1" } });
         }
         if (status === 503 && validRetryAfter) headers["Retry-After"] = validRetryAfter;
-        return problemResponse(c, status, detail ?? error.rawMessage, { headers });
+        const named = error.metadata.get(PROBLEM_TYPE_HEADER);
+        const type = named && KNOWN_TYPES.has(named) ? problemTypeUri(named) : undefined;
+        return problemResponse(c, status, detail ?? error.rawMessage, { headers, type });
       }
     }
     // A bug or an unmapped service failure: the log gets what a fix needs, the client only the request id.

@@ -18,6 +18,10 @@ export const User = z
     created_at: z.iso.datetime().openapi({ example: "2026-01-02T03:04:05.678Z" }),
     updated_at: z.iso.datetime().openapi({ example: "2026-01-02T03:04:05.678Z" }),
     deleted_at: z.iso.datetime().nullable().openapi({ example: null }),
+    email_verified_at: z.iso
+      .datetime()
+      .nullable()
+      .openapi({ example: "2026-01-02T03:10:00.000Z", description: "When the user confirmed the address; null until then" }),
   })
   .openapi("User");
 
@@ -62,9 +66,17 @@ export const Problem = z
   .openapi("Problem");
 
 // Each status gets its own example, so the documentation doesn't show a 422 body under a 401.
-const problem = (status: number, description: string, instance: string, detail: string, errors?: { field: string; message: string }[]) => {
+/** problem documents one problem response; type is a named problem's URI (gateway/problem.ts problemTypeUri). */
+export const problem = (
+  status: number,
+  description: string,
+  instance: string,
+  detail: string,
+  errors?: { field: string; message: string }[],
+  type = "about:blank",
+) => {
   const example = {
-    type: "about:blank",
+    type,
     title: STATUS_CODES[status],
     status,
     detail,

@@ -10,4 +10,9 @@ export const migrations: ReadonlyArray<{ name: string; up: string; down: string 
     up: "-- AlterTable\nALTER TABLE \"users\" ADD COLUMN \"deleted_at\" TIMESTAMPTZ(6);\n\n-- CreateIndex\nCREATE INDEX \"idx_users_deleted_at\" ON \"users\"(\"deleted_at\");\n\n-- A plain unique index would block re-registering the email of a soft-deleted user. Active users\n-- keep unique emails through a partial unique index on the normalized email (raw SQL: Prisma's\n-- schema language can't express it).\nDROP INDEX \"users_email_key\";\nCREATE UNIQUE INDEX \"users_email_active_key\" ON \"users\"(lower(btrim(\"email\"))) WHERE \"deleted_at\" IS NULL;\n",
     down: "-- Reverses 20240102000001_add_soft_delete. Fails, changing nothing, while two rows share an email\n-- (possible once soft-deleted emails were re-registered): resolve those rows first.\nDROP INDEX \"users_email_active_key\";\nCREATE UNIQUE INDEX \"users_email_key\" ON \"users\"(\"email\");\nDROP INDEX \"idx_users_deleted_at\";\nALTER TABLE \"users\" DROP COLUMN \"deleted_at\";\n",
   },
+  {
+    name: "20260601000001_add_email_verified_at",
+    up: "-- AlterTable\nALTER TABLE \"users\" ADD COLUMN \"email_verified_at\" TIMESTAMPTZ(6);\n",
+    down: "-- Reverses 20260601000001_add_email_verified_at.\nALTER TABLE \"users\" DROP COLUMN \"email_verified_at\";\n",
+  },
 ];

@@ -1,12 +1,23 @@
 // The few typed errors that domain code throws. Each edge maps them once: the RPC server to
 // Connect codes (lib/rpc/errors.ts), the gateway to HTTP statuses and problem+json.
 
+/** PROBLEM_TYPES name the answers a client tells apart by more than their status; the gateway
+ * turns each into a problem `type` (/problems/<name>), RPC clients read it from `x-problem-type`. */
+export const PROBLEM_TYPES = {
+  /** a sign-in to an account whose email is not verified, while REQUIRE_VERIFIED_EMAIL is on */
+  emailNotVerified: "email-not-verified",
+  /** a mailed link's token that is unknown, used or expired (one answer for all three) */
+  invalidToken: "invalid-token",
+} as const;
+export type ProblemType = (typeof PROBLEM_TYPES)[keyof typeof PROBLEM_TYPES];
+
 /** InvalidArgumentError is a client mistake in one field; the message names the field. */
 export class InvalidArgumentError extends Error {
   override name = "InvalidArgumentError";
   constructor(
     readonly field: string,
     readonly problem: string,
+    readonly problemType?: ProblemType,
   ) {
     super(`${field}: ${problem}`);
   }
@@ -35,6 +46,12 @@ export class UnauthenticatedError extends Error {
 /** PermissionDeniedError means valid credentials that don't allow this. */
 export class PermissionDeniedError extends Error {
   override name = "PermissionDeniedError";
+  constructor(
+    message: string,
+    readonly problemType?: ProblemType,
+  ) {
+    super(message);
+  }
 }
 
 /** RateLimitedError is a client over a limit (HTTP 429 at the gateway); retry after retryAfterSeconds. */

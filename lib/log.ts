@@ -10,6 +10,8 @@ const SECRET_KEYS = /pass(word)?|secret|token|hash|authorization|cookie/i;
 
 export type Logger = Record<Level, (msg: string, fields?: Record<string, unknown>) => void> & {
   child(fields: Record<string, unknown>): Logger;
+  /** enabled says whether lines at this level are written, for callers that would do work to make one. */
+  enabled(at: Level): boolean;
 };
 
 /** createLogger writes JSON lines at or above level (LOG_LEVEL, default info). */
@@ -39,6 +41,7 @@ export function createLogger(
     warn: write("warn"),
     error: write("error"),
     child: (fields) => createLogger({ ...base, ...fields }, level),
+    enabled: (at) => order[at] >= order[level],
   };
 }
 

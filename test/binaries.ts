@@ -71,6 +71,13 @@ export const baseEnv = (dir: string): Env => ({
   USER_SERVICE_INTERNAL_PORT: "0",
 });
 
+/** MAIL_ENV is what a production auth service (or combined) needs to send mail: an SMTP relay on a
+ * loopback port nobody listens on (its mails are queued and retried, never sent) and the links' base. */
+export const MAIL_ENV = {
+  SMTP_URL: `smtp://127.0.0.1:${freePorts(1)[0]}`,
+  PUBLIC_BASE_URL: "https://app.example.com",
+};
+
 /** freePorts finds loopback ports nobody listens on (bound to 0, then released). */
 export function freePorts(count: number): number[] {
   const sockets = Array.from({ length: count }, () => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }));

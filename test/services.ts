@@ -1,5 +1,8 @@
 // In-process services for tests: real database (PostgreSQL or PGlite) and real store (Redis or the
 // in-process one), called through connect's createRouterTransport — the network edge is the only fake.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { MailOptions } from "../services/auth/service.ts";
 import { createClient, type Client, type ConnectRouter, type Transport } from "@connectrpc/connect";
 import { UserService } from "../gen/user/v1/user_pb.ts";
 import { createStore, type Store } from "../lib/redis/index.ts";
@@ -40,8 +43,23 @@ export type TestUserService = {
 export const UNLIMITED_AUTH_LIMITS = {
   perAddress: { max: 100_000, windowSeconds: 60 },
   perAccount: { max: 100_000, windowSeconds: 60 },
+  mail: { perEmail: { max: 100_000, windowSeconds: 60 }, perAddress: { max: 100_000, windowSeconds: 60 } },
   prefixes: { ipv4: 32, ipv6: 64 },
 };
+
+/** testMailOptions is how test auth services mail: to the development outbox in a temp folder unless
+ * smtpUrl is given, with retries a few hundred milliseconds apart. */
+export function testMailOptions(overrides: Partial<MailOptions> = {}): MailOptions {
+  return {
+    from: "bun-api-starter tests <no-reply@example.com>",
+    outboxDir: join(tmpdir(), `outbox-${crypto.randomUUID().slice(0, 8)}`),
+    publicBaseUrl: "https://app.example.com",
+    requireVerifiedEmail: false,
+    ttls: { password_reset: 1800, email_verification: 172_800, email_change: 172_800 },
+    queue: { backoffMs: 200, maxBackoffMs: 1000, lockMs: 2000, closeTimeoutMs: 1000 },
+    ...overrides,
+  };
+}
 
 /** TEST_LIFETIMES are the token lifetimes test services keep revocation marks for. */
 export const TEST_LIFETIMES = { accessSeconds: 3600, refreshSeconds: 86_400 };

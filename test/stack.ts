@@ -10,7 +10,7 @@ import { authRoutes } from "../services/auth/auth.rpc.ts";
 import type { AuthDeps } from "../services/auth/auth.ts";
 import type { LimitOptions } from "../services/auth/limits.ts";
 import type { Hasher } from "../services/auth/passwords.ts";
-import { createAuthDeps } from "../services/auth/service.ts";
+import { createAuthDeps, type MailOptions } from "../services/auth/service.ts";
 import { createStore } from "../lib/redis/index.ts";
 import { deletePrefix } from "../lib/redis/delete-prefix.ts";
 import { randomPrefix } from "./stores.ts";
@@ -29,6 +29,7 @@ import {
   silentLog,
   startTestUserService,
   TEST_CREDENTIALS,
+  testMailOptions,
   UNLIMITED_AUTH_LIMITS,
   type TestUserService,
 } from "./services.ts";
@@ -96,7 +97,12 @@ export const jsonInit = (method: string, body: unknown, headers: Record<string, 
 /** startTestStack starts user service, auth service and gateway; overrides replace gateway deps. */
 /** startTestStack runs the gateway on both services in process; authLimits are the auth service's own
  * login and register limits (none by default). */
-export async function startTestStack(overrides: StackOverrides = {}, authLimits: LimitOptions = UNLIMITED_AUTH_LIMITS): Promise<TestStack> {
+export async function startTestStack(
+  overrides: StackOverrides = {},
+  authLimits: LimitOptions = UNLIMITED_AUTH_LIMITS,
+  /** mail: with an smtpUrl, the stack's mail worker sends to it; otherwise mail is queued and never sent. */
+  mail: Partial<MailOptions> = {},
+): Promise<TestStack> {
   const svc = await startTestUserService();
   const hashes = { hash: 0, verify: 0 };
   const hasher: Hasher = {
@@ -118,7 +124,9 @@ export async function startTestStack(overrides: StackOverrides = {}, authLimits:
     refreshReuseGraceSeconds: 0,
     passwords: { params: CHEAP_ARGON2ID, hasher },
     limits: authLimits,
+    mail: testMailOptions(mail),
   });
+  if (mail.smtpUrl) auth.mail.startWorker();
   const health = createHealth([AuthService.typeName, UserService.typeName]);
   const authorize = authorizeCallers(TEST_CREDENTIALS);
   const base: Omit<GatewayDeps, "isShuttingDown"> = {
@@ -178,6 +186,7 @@ export async function startTestStack(overrides: StackOverrides = {}, authLimits:
     async close() {
       await Promise.all(extra.map((gateway) => gateway.close()));
       await main.close();
+      await auth.mail.close();
       await svc.close();
     },
   };

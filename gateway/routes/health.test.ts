@@ -16,7 +16,7 @@ type Health = { status: string; services: Record<string, { status: string }> };
 function recordingLog() {
   const lines: { msg: string; fields?: Record<string, unknown> }[] = [];
   const keep = (msg: string, fields?: Record<string, unknown>) => void lines.push({ msg, fields });
-  const log: Logger = { debug: () => {}, info: () => {}, warn: keep, error: keep, child: () => log };
+  const log: Logger = { debug: () => {}, info: () => {}, warn: keep, error: keep, child: () => log, enabled: () => true };
   return { log, lines };
 }
 

@@ -15,6 +15,7 @@ export function userJson(user: UserResponse | undefined): z.infer<typeof User> {
     created_at: user.createdAt,
     updated_at: user.updatedAt,
     deleted_at: user.deletedAt ?? null,
+    email_verified_at: user.emailVerifiedAt ?? null,
   };
 }
 

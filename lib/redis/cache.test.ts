@@ -13,6 +13,14 @@ describeStores("cache", (store, prefix, kind) => {
     expect(await store().cache.get("doc")).toBeNull();
   });
 
+  test("take answers the value once: of ten concurrent takes exactly one gets it", async () => {
+    await store().cache.set("once", { n: 1 });
+    const taken = await Promise.all(Array.from({ length: 10 }, () => store().cache.take<{ n: number }>("once")));
+    expect(taken.filter((value) => value !== null)).toEqual([{ n: 1 }]);
+    expect(await store().cache.get("once")).toBeNull();
+    expect(await store().cache.take("never")).toBeNull();
+  });
+
   test("a value expires after its TTL", async () => {
     await store().cache.set("short", "v", 0.3);
     expect(await store().cache.get<string>("short")).toBe("v");

@@ -32,6 +32,7 @@ export function createCache(backend: Backend, prefix: string): Cache {
       await backend.setValue(prefix + key, encode(value), ttlMs(ttlSeconds));
     },
     delete: (key) => backend.deleteValue(prefix + key),
+    take: async (key) => decode(await backend.takeValue(prefix + key)),
   };
 }
 

@@ -69,6 +69,11 @@ export function createMemoryBackend(): Backend {
       entries.set(key, { value, expiresAt: now() + ttlMs });
     },
     deleteValue: async (key) => live(key) !== undefined && entries.delete(key),
+    async takeValue(key) {
+      const value = live(key)?.value ?? null;
+      entries.delete(key);
+      return value;
+    },
     async lockAcquire(key, owner, ttlMs) {
       if (live(key)) return 0;
       entries.set(key, { value: owner, expiresAt: now() + ttlMs });

@@ -280,6 +280,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       await guard(() => client.set(key, value, "PX", ttlMs));
     },
     deleteValue: async (key) => (await guard(() => client.del(key))) > 0,
+    takeValue: (key) => guard(() => client.getdel(key)),
     lockAcquire: async (key, owner, ttlMs) => Number(await script("lockAcquire", [key, `${key}:fence`], [owner, ttlMs])),
     lockRelease: async (key, owner) => Number(await script("lockRelease", [key], [owner])) === 1,
     lockExtend: async (key, owner, ttlMs) => Number(await script("lockExtend", [key], [owner, ttlMs])) === 1,

@@ -37,6 +37,8 @@ export interface Cache {
   set(key: string, value: unknown, ttlSeconds?: number): Promise<void>;
   /** delete answers whether the key existed. */
   delete(key: string): Promise<boolean>;
+  /** take reads and deletes a value in one atomic step: of two concurrent takes, one gets it. */
+  take<T>(key: string): Promise<T | null>;
 }
 
 /** Sessions hold auth sessions under `session:<id>`; a session always has an explicit lifetime. */
@@ -143,6 +145,8 @@ export interface Backend {
   getValues(keys: string[]): Promise<(string | null)[]>;
   setValue(key: string, value: string, ttlMs: number): Promise<void>;
   deleteValue(key: string): Promise<boolean>;
+  /** takeValue reads and deletes key atomically (GETDEL). */
+  takeValue(key: string): Promise<string | null>;
   /** lockAcquire sets key to owner if free and returns the next fencing token, else 0. */
   lockAcquire(key: string, owner: string, ttlMs: number): Promise<number>;
   lockRelease(key: string, owner: string): Promise<boolean>;

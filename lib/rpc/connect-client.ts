@@ -1,10 +1,8 @@
 // The calling side of the internal hop: the Connect protocol, unary calls in binary protobuf over
-// Bun's fetch (HTTP/1.1, keep-alive). Streaming calls go through connect's own Connect transport
-// on the same fetch. connect-web's transport costs ≈ 60 µs of CPU per unary call on Bun (async
-// iterables, linked AbortControllers); this one ≈ the fetch itself (BENCHMARKS.md).
-//
-// Connections: Bun's fetch keeps HTTP/1.1 connections alive and reuses them per host, with at most
-// BUN_CONFIG_MAX_HTTP_REQUESTS (default 256) requests in flight per process; further calls queue.
+// HTTP/1.1 with keep-alive and pipelining (http1-client.ts; https URLs use Bun's fetch). Streaming
+// calls go through connect's own Connect transport on fetch. connect-web's transport costs ≈ 60 µs
+// of CPU per unary call on Bun (async iterables, linked AbortControllers), and fetch itself ≈ 20 µs
+// more than the pipelined client (BENCHMARKS.md).
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   Code,
@@ -23,7 +21,8 @@ import {
   errorFromJsonBytes,
   parseContentType,
 } from "@connectrpc/connect/protocol-connect";
-import { callSignal, chain } from "./unary-call.ts";
+import { ConnectionLost, createHttp1Client, DeadlineReached } from "./http1-client.ts";
+import { callSignal, chain, NEVER } from "./unary-call.ts";
 
 export type ConnectClientOptions = {
   /** timeoutMs is the deadline of calls that set none (connect's defaultTimeoutMs). */
@@ -53,32 +52,59 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
     writeMaxBytes: 0xffffffff,
     defaultTimeoutMs,
   });
-  const send = chain(async (req) => {
-    const { method, signal } = req as UnaryRequest;
+  const url = new URL(base);
+  const http1 = url.protocol === "http:" ? createHttp1Client(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port || 80)) : undefined;
+  const prefix = url.pathname.replace(/\/+$/, "");
+
+  /** post sends one call and gives the answer's status, header fields and body. */
+  async function post(
+    req: UnaryRequest,
+    body: Uint8Array,
+  ): Promise<{ status: number; fields: Iterable<[string, string]>; bytes: Uint8Array }> {
+    const { signal } = req;
+    if (http1) {
+      try {
+        const target = `${prefix}/${req.service.typeName}/${req.method.name}`;
+        // Without a caller's signal the deadline is the client's to keep (no timer per call).
+        const timeout = signal === NEVER ? req.header.get("connect-timeout-ms") : null;
+        const answer = await http1.send(target, req.header, body, {
+          signal: signal === NEVER ? undefined : signal,
+          timeoutMs: timeout === null ? undefined : Number(timeout),
+        });
+        return { status: answer.status, fields: answer.headers, bytes: answer.body };
+      } catch (error) {
+        if (error instanceof ConnectionLost) throw lost(error, signal, req.url);
+        if (error instanceof DeadlineReached) throw new ConnectError(error.message, Code.DeadlineExceeded);
+        throw error; // the signal's reason
+      }
+    }
     let response: Response;
     try {
-      response = await fetch(req.url, {
-        method: "POST",
-        headers: req.header,
-        body: toBinary(method.input, (req as UnaryRequest).message),
-        signal,
-      });
+      response = await fetch(req.url, { method: "POST", headers: req.header, body, signal });
     } catch (error) {
       throw lost(error, signal, req.url);
     }
     const bytes = await response.bytes().catch((error: unknown) => {
       throw lost(error, signal, req.url);
     });
+    return { status: response.status, fields: response.headers, bytes };
+  }
+
+  const send = chain(async (req) => {
+    const { method } = req as UnaryRequest;
+    const { status, fields, bytes } = await post(req as UnaryRequest, toBinary(method.input, (req as UnaryRequest).message));
     // Connect sends a unary call's trailers as `trailer-` headers (connect's trailerDemux).
-    const header = new Headers();
-    const trailer = new Headers();
-    response.headers.forEach((value, key) => {
-      if (key.startsWith(TRAILER)) trailer.append(key.slice(TRAILER.length), value);
-      else header.append(key, value);
-    });
+    const headerFields: [string, string][] = [];
+    const trailerFields: [string, string][] = [];
+    for (const [key, value] of fields) {
+      if (key.startsWith(TRAILER)) trailerFields.push([key.slice(TRAILER.length), value]);
+      else headerFields.push([key, value]);
+    }
+    const header = new Headers(headerFields);
+    const trailer = new Headers(trailerFields);
     const type = header.get("content-type");
-    if (response.status !== 200) {
-      const fallback = new ConnectError(`HTTP ${response.status}`, codeFromHttpStatus(response.status), header);
+    if (status !== 200) {
+      const fallback = new ConnectError(`HTTP ${status}`, codeFromHttpStatus(status), header);
       if (parseContentType(type)?.binary !== false) throw fallback;
       const metadata = new Headers(header);
       trailer.forEach((value, key) => {
@@ -102,12 +128,13 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
     unary(method, callerSignal, timeoutMs, callHeader, input, contextValues) {
       // As connect's transports: undefined takes the default, zero or less means none.
       const deadline = timeoutMs === undefined ? defaultTimeoutMs : timeoutMs <= 0 ? undefined : timeoutMs;
-      const { signal, cancel } = callSignal(callerSignal, deadline);
+      // The pipelined client keeps a deadline itself when there is no caller's signal to combine it with.
+      const { signal, cancel } = http1 && !callerSignal ? NO_SIGNAL : callSignal(callerSignal, deadline);
       const header = new Headers(callHeader);
       header.set("content-type", contentTypeUnaryProto);
       header.set("connect-protocol-version", "1");
-      // Bun's fetch would offer gzip and decode it behind our back; the hop is loopback or a LAN.
-      header.set("accept-encoding", "identity");
+      // Bun's fetch (https) would offer gzip and decode it behind our back; the hop is loopback or a LAN.
+      if (!http1) header.set("accept-encoding", "identity");
       if (deadline !== undefined) header.set("connect-timeout-ms", String(deadline));
       const request: UnaryRequest = {
         stream: false,
@@ -132,7 +159,9 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
   };
 }
 
-/** lost turns a failed fetch into the caller's cancellation, its deadline, or Unavailable (the peer's failure). */
+const NO_SIGNAL = { signal: NEVER, cancel: () => {} };
+
+/** lost turns a failed connection into the caller's cancellation, its deadline, or Unavailable (the peer's failure). */
 function lost(error: unknown, signal: AbortSignal, url: string): ConnectError {
   if (signal.aborted) return ConnectError.from(signal.reason, Code.Canceled);
   const message = error instanceof Error ? error.message : String(error);

@@ -1,12 +1,20 @@
 // The internal hop's fast path: unary Connect-protocol calls in binary protobuf (POST,
-// `application/proto`, uncompressed, with a content-length) answered straight from the
-// MethodImplSpec, under the same server interceptors as connect's handlers. connect's universal
-// handler spends ≈ 95 µs of CPU per call on Bun (async iterables, four AbortControllers, header
-// copies); this path does what the Connect protocol asks and no more (BENCHMARKS.md). Anything
-// else (JSON, GET, compression, chunked bodies, streams, gRPC-Web) returns undefined, for connect's
-// own handlers to answer. connect-unary.test.ts compares the two answer for answer.
+// `application/proto`, uncompressed) answered straight from the MethodImplSpec, under the same
+// server interceptors as connect's handlers. connect's universal handler spends ≈ 95 µs of CPU per
+// call on Bun (async iterables, four AbortControllers, header copies); this path does what the
+// Connect protocol asks and no more (BENCHMARKS.md). Anything else (JSON, GET, compression,
+// streams, gRPC-Web) returns undefined, for connect's own handlers to answer.
+// connect-unary.test.ts compares the two answer for answer.
 import { fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type ConnectRouter, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  type ConnectRouter,
+  type HandlerContext,
+  type Interceptor,
+  type UnaryResponse,
+} from "@connectrpc/connect";
 import { mergeNonProtocolHeaders } from "@connectrpc/connect/protocol";
 import {
   codeToHttpStatus,
@@ -15,6 +23,8 @@ import {
   errorToJsonBytes,
   parseTimeout,
 } from "@connectrpc/connect/protocol-connect";
+import { answerAtDeadline } from "./deadline.ts";
+import type { Http1Answer, Http1Request } from "./http1-server.ts";
 import { peerKey } from "./peer.ts";
 import { serveUnary, unarySpecs, type UnarySpec } from "./unary-call.ts";
 
@@ -29,9 +39,8 @@ export type ConnectUnaryOptions = {
   shutdownSignal: AbortSignal;
 };
 
-/** ConnectUnaryHandler answers a fast-path call, or returns undefined for connect's handlers to answer. */
-/** ConnectUnaryHandler answers a unary Connect call, or undefined for the full handler; peer is the socket address. */
-export type ConnectUnaryHandler = (request: Request, peer?: string) => Promise<Response> | undefined;
+/** ConnectUnaryHandler answers a unary binary Connect call, or returns undefined for connect's handlers to answer. */
+export type ConnectUnaryHandler = (request: Http1Request) => Promise<Http1Answer> | undefined;
 
 const PROTO_HEADERS = { "content-type": contentTypeUnaryProto };
 
@@ -40,13 +49,16 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
   const { interceptors, readMaxBytes, maxTimeoutMs, shutdownSignal } = options;
   const byPath = new Map<string, UnarySpec>();
   for (const [method, spec] of unarySpecs(options.routes)) byPath.set(`/${method.parent.typeName}/${method.name}`, spec);
+  // answerAtDeadline's work is done here, without its promise and listener per call: any abort
+  // (the deadline, shutdown, the client gone) answers at once with its reason.
+  const chained = interceptors.filter((interceptor) => interceptor !== answerAtDeadline);
   // Calls in flight, for shutdown to cancel: one listener in all rather than one per call.
-  const running = new Set<AbortController>();
+  const running = new Set<(reason: unknown) => void>();
   shutdownSignal.addEventListener("abort", () => {
-    for (const controller of running) controller.abort(shutdownSignal.reason);
+    for (const cancel of running) cancel(shutdownSignal.reason);
   });
 
-  async function answer(spec: UnarySpec, request: Request, url: string, length: number, peer: string): Promise<Response> {
+  function answer(spec: UnarySpec, request: Http1Request): Promise<Http1Answer> {
     const { method } = spec;
     const requestHeader = request.headers;
     const responseHeader = new Headers(PROTO_HEADERS);
@@ -55,82 +67,96 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
     const timeout = raw === null ? undefined : parseTimeout(raw, Number.MAX_SAFE_INTEGER);
     const timeoutMs = Math.min(timeout?.timeoutMs ?? maxTimeoutMs, maxTimeoutMs);
     const deadlineMs = Date.now() + timeoutMs;
+    const { promise, resolve } = Promise.withResolvers<Http1Answer>();
 
     // One controller for the deadline, the client going away and shutdown. connect also aborts it
-    // when a call succeeds; that costs an event and, through answerAtDeadline's listener, a
-    // ConnectError per call, so here only a failed call aborts it (with its error, as connect does).
+    // when a call succeeds; that costs an event per call, so here only a failed call aborts it
+    // (with its error, as connect does).
     const controller = new AbortController();
-    const abort = (reason?: unknown) => controller.abort(reason);
-    const onRequestAbort = () => abort(new ConnectError("operation was aborted via signal", Code.Aborted));
-    const timer = setTimeout(expire, timeoutMs, controller);
-    request.signal.addEventListener("abort", onRequestAbort);
-    running.add(controller);
-    if (shutdownSignal.aborted) abort(shutdownSignal.reason);
+    let settled = false;
+    const settle = (response: UnaryResponse<DescMessage, DescMessage> | undefined, failure?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      request.onAbort = undefined;
+      running.delete(cancel);
+      let status = 200;
+      let header = responseHeader;
+      let trailer = responseTrailer;
+      let body: Uint8Array | undefined;
+      if (response) {
+        header = response.header;
+        trailer = response.trailer;
+        try {
+          body = toBinary(method.output, response.message);
+        } catch (e) {
+          failure = e;
+        }
+      }
+      if (body === undefined) {
+        const error =
+          failure instanceof ConnectError ? failure : new ConnectError("internal error", Code.Internal, undefined, undefined, failure);
+        if (!controller.signal.aborted) controller.abort(error);
+        status = codeToHttpStatus(error.code);
+        header.set("content-type", contentTypeUnaryJson);
+        if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
+        body = errorToJsonBytes(error, {});
+      }
+      // Connect carries unary trailers as `trailer-` headers (connect's trailerMux, without its copy).
+      trailer.forEach((value, key) => {
+        header.append(`trailer-${key}`, value);
+      });
+      resolve({ status, headers: header, body });
+    };
+    const cancel = (reason: unknown) => {
+      controller.abort(reason);
+      settle(undefined, ConnectError.from(reason));
+    };
+    const timer = setTimeout(() => cancel(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
+    request.onAbort = () => cancel(new ConnectError("operation was aborted via signal", Code.Aborted));
+    running.add(cancel);
+    if (shutdownSignal.aborted) cancel(shutdownSignal.reason);
 
     const context: HandlerContext = {
       service: method.parent,
       method,
       protocolName: "connect",
       requestMethod: "POST",
-      url,
+      url: `http://${requestHeader.get("host") ?? "internal"}${request.target}`,
       signal: controller.signal,
       timeoutMs: () => deadlineMs - Date.now(),
       requestHeader,
       responseHeader,
       responseTrailer,
-      values: createContextValues().set(peerKey, peer),
+      values: createContextValues().set(peerKey, request.peer),
     };
-    let status = 200;
-    let body: Uint8Array;
-    let header = responseHeader;
-    let trailer = responseTrailer;
     try {
       if (timeout?.error) throw timeout.error;
-      if (length > readMaxBytes) {
-        throw new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
+      if (request.tooLarge || request.body.length > readMaxBytes) {
+        const size = request.tooLarge ? (requestHeader.get("content-length") ?? "more") : request.body.length;
+        throw new ConnectError(`message size ${size} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
       }
-      const input = parse(method.input, await request.bytes());
-      const response = await serveUnary(spec, context, input, interceptors);
-      header = response.header;
-      trailer = response.trailer;
-      body = toBinary(method.output, response.message);
-    } catch (e) {
-      const error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
-      abort(error);
-      status = codeToHttpStatus(error.code);
-      header.set("content-type", contentTypeUnaryJson);
-      if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
-      body = errorToJsonBytes(error, {});
-    } finally {
-      clearTimeout(timer);
-      request.signal.removeEventListener("abort", onRequestAbort);
-      running.delete(controller);
+      const input = parse(method.input, request.body);
+      serveUnary(spec, context, input, chained).then(settle, (error: unknown) => settle(undefined, error));
+    } catch (error) {
+      settle(undefined, error);
     }
-    // Connect carries unary trailers as `trailer-` headers (connect's trailerMux, without its copy).
-    trailer.forEach((value, key) => {
-      header.append(`trailer-${key}`, value);
-    });
-    return new Response(body, { status, headers: header });
+    return promise;
   }
 
-  return (request, peer = "") => {
+  return (request) => {
     if (request.method !== "POST") return undefined;
-    const url = request.url;
-    const start = url.indexOf("/", url.indexOf("//") + 2);
-    const query = url.indexOf("?", start);
-    const spec = byPath.get(query < 0 ? url.slice(start) : url.slice(start, query));
+    const target = request.target;
+    const query = target.indexOf("?");
+    const spec = byPath.get(query < 0 ? target : target.slice(0, query));
     if (!spec) return undefined;
     const header = request.headers;
     if (header.get("content-type") !== contentTypeUnaryProto) return undefined;
     const encoding = header.get("content-encoding");
     if (encoding !== null && encoding !== "identity") return undefined;
-    const length = header.get("content-length");
-    if (length === null || !/^\d{1,15}$/.test(length)) return undefined;
-    return answer(spec, request, url, Number(length), peer);
+    return answer(spec, request);
   };
 }
-
-const expire = (controller: AbortController) => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
 
 /**
  * parse decodes a request message. A body that isn't the method's message is the client's

@@ -17,6 +17,8 @@ import type { Logger } from "../log.ts";
 
 /** RATE_LIMITED_HEADER marks a ResourceExhausted answer that means "this client is over a limit". */
 export const RATE_LIMITED_HEADER = "x-rate-limited";
+/** PROBLEM_TYPE_HEADER names an answer's problem type (lib/errors.ts PROBLEM_TYPES), when it has one. */
+export const PROBLEM_TYPE_HEADER = "x-problem-type";
 
 const CODES: [new (...args: never[]) => Error, Code][] = [
   [InvalidArgumentError, Code.InvalidArgument],
@@ -41,7 +43,11 @@ export function toConnectError(error: unknown, log?: Logger): ConnectError {
     return new ConnectError(error.message, Code.ResourceExhausted, metadata, undefined, error);
   }
   const match = CODES.find(([type]) => error instanceof type);
-  if (match && error instanceof Error) return new ConnectError(error.message, match[1], undefined, undefined, error);
+  if (match && error instanceof Error) {
+    const problemType = error instanceof InvalidArgumentError || error instanceof PermissionDeniedError ? error.problemType : undefined;
+    const metadata = problemType ? { [PROBLEM_TYPE_HEADER]: problemType } : undefined;
+    return new ConnectError(error.message, match[1], metadata, undefined, error);
+  }
   if (isDatabaseUnavailable(error)) return new ConnectError("the database is unavailable", Code.Unavailable, undefined, undefined, error);
   log?.error("unexpected error", { error });
   return new ConnectError("internal error", Code.Internal, undefined, undefined, error);

@@ -4,7 +4,14 @@ import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { AuthService, LoginResponseSchema, RegisterResponseSchema } from "../../gen/auth/v1/auth_pb.ts";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { inProcessTransport, silentLog, startTestUserService, UNLIMITED_AUTH_LIMITS, type TestUserService } from "../../test/services.ts";
+import {
+  inProcessTransport,
+  silentLog,
+  startTestUserService,
+  testMailOptions,
+  UNLIMITED_AUTH_LIMITS,
+  type TestUserService,
+} from "../../test/services.ts";
 import { authRoutes } from "./auth.rpc.ts";
 import { createAuthDeps, type AuthServiceOptions } from "./service.ts";
 import type { Hasher } from "./passwords.ts";
@@ -39,8 +46,10 @@ async function authClient(overrides: Partial<AuthServiceOptions> = {}) {
     refreshReuseGraceSeconds: GRACE_SECONDS,
     limits: UNLIMITED_AUTH_LIMITS,
     passwords: { hasher: spyHasher },
+    mail: testMailOptions(),
     ...overrides,
   });
+  opened.push(deps);
   return { deps, client: createClient(AuthService, inProcessTransport(authRoutes(deps))) };
 }
 
@@ -50,7 +59,11 @@ beforeAll(async () => {
   auth = made.client;
   dummyHash = made.deps.passwords.dummyHash;
 });
-afterAll(() => svc.close());
+const opened: { mail: { close(): Promise<void> } }[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((deps) => deps.mail.close()));
+  await svc.close();
+});
 
 let n = 0;
 const uniqueEmail = () => `auth${++n}-${crypto.randomUUID().slice(0, 6)}@example.com`;

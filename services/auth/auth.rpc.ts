@@ -10,12 +10,16 @@ import { peerKey } from "../../lib/rpc/peer.ts";
 import { SESSION_ID } from "../../lib/tokens/tokens.ts";
 import { check, email, name, password, role, userId } from "../../lib/validation.ts";
 import * as auth from "./auth.ts";
+import * as flows from "./email-flows.ts";
 import type { AuthDeps, Session, SessionClient } from "./auth.ts";
 
 // Login checks a password against what is stored, so it enforces only the upper bound: an
 // over-long one is refused before any hashing.
 const loginPassword = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
 const sessionId = z.string().regex(SESSION_ID, "must be a session id");
+// Any malformed token is simply one that doesn't work (email-flows.ts answers that); this bound only
+// keeps junk out.
+const mailedToken = z.string().min(1, "must not be empty").max(512, "must be at most 512 characters");
 
 /** authRoutes registers AuthService over deps. */
 export function authRoutes(deps: AuthDeps) {
@@ -59,7 +63,7 @@ export function authRoutes(deps: AuthDeps) {
         return {};
       },
       updateAccount: async (req, ctx) => {
-        const { user, tokens } = await auth.updateAccount(
+        const { user, tokens, pendingEmail } = await auth.updateAccount(
           deps,
           {
             userId: check("user_id", userId, req.userId),
@@ -72,7 +76,7 @@ export function authRoutes(deps: AuthDeps) {
           },
           clientOf(ctx),
         );
-        return { user, tokens: tokens && { ...tokens, tokenType: "Bearer", expiresIn: BigInt(tokens.expiresIn) } };
+        return { user, tokens: tokens && { ...tokens, tokenType: "Bearer", expiresIn: BigInt(tokens.expiresIn) }, pendingEmail };
       },
       listSessions: async (req) => {
         const current = req.currentSessionId;
@@ -91,6 +95,19 @@ export function authRoutes(deps: AuthDeps) {
       endSessions: async (req) => {
         const sid = req.sessionId === "" ? "" : check("session_id", sessionId, req.sessionId);
         await auth.endSessions(deps, check("user_id", userId, req.userId), sid);
+        return {};
+      },
+      requestPasswordReset: async (req, ctx) => {
+        await flows.requestPasswordReset(deps, check("email", email, req.email), clientOf(ctx));
+        return {};
+      },
+      resetPassword: async (req) => {
+        await flows.resetPassword(deps, check("token", mailedToken, req.token), check("password", password, req.password));
+        return {};
+      },
+      verifyEmail: async (req) => ({ user: await flows.verifyEmail(deps, check("token", mailedToken, req.token)) }),
+      resendVerification: async (req, ctx) => {
+        await flows.resendVerification(deps, check("user_id", userId, req.userId), clientOf(ctx));
         return {};
       },
     });

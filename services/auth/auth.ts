@@ -5,11 +5,21 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { UserResponseSchema, type InternalUserResponse, type UserResponse, type UserService } from "../../gen/user/v1/user_pb.ts";
 import type { Store } from "../../lib/redis/index.ts";
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnauthenticatedError } from "../../lib/errors.ts";
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  PROBLEM_TYPES,
+  ResourceExhaustedError,
+  UnauthenticatedError,
+} from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { isRevoked, type Revocations } from "../../lib/tokens/revocation.ts";
 import { AccessTokenExpiredError, type AccessClaims, type AccessTokens, type IssuedToken } from "../../lib/tokens/tokens.ts";
+import type { MailQueue } from "./account-mail.ts";
 import type { Limits } from "./limits.ts";
+import type { OneTimeTokens } from "./one-time-tokens.ts";
 import type { Passwords } from "./passwords.ts";
 import type { Client as SessionClient, RefreshTokens, SessionInfo } from "./refresh.ts";
 
@@ -22,6 +32,12 @@ export type AuthDeps = {
   limits: Limits;
   passwords: Passwords;
   log: Logger;
+  /** oneTimeTokens are the mailed links' single-use tokens. */
+  oneTimeTokens: OneTimeTokens;
+  /** mail queues the account mails; startWorker sends them from this process (account-mail.ts). */
+  mail: { queue: MailQueue; startWorker(): void; describe(): string; close(): Promise<void> };
+  /** requireVerifiedEmail refuses sign-ins to unverified addresses (REQUIRE_VERIFIED_EMAIL). */
+  requireVerifiedEmail: boolean;
 };
 
 /** Session is what Register, Login and RefreshToken answer. */
@@ -43,7 +59,15 @@ export async function register(
   const since = Date.now();
   const user = await fromUserService(deps.users.createUser({ email: input.email, passwordHash, name: input.name }));
   if (!user) throw new Error("user service: CreateUser answered NotFound");
-  return startSession(deps, user, client, since, INVALID_CREDENTIALS);
+  // The registration's own session works unverified (so the client can resend the mail); a lost
+  // job is logged, and the user can ask again (POST /auth/email/verify/resend).
+  const [session] = await Promise.all([
+    startSession(deps, user, client, since, INVALID_CREDENTIALS),
+    deps.mail.queue.add({ kind: "verify_email", userId: user.id, email: user.email }).catch((error: unknown) => {
+      deps.log.error("the verification mail could not be queued", { user_id: user.id, error });
+    }),
+  ]);
+  return session;
 }
 
 /**
@@ -58,6 +82,14 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
   const user = found && !found.deletedAt ? found : null;
   const ok = await deps.passwords.verify(input.password, user?.passwordHash ?? null);
   if (!user || !ok) throw new UnauthenticatedError(INVALID_CREDENTIALS);
+  // Only after the password is right: otherwise the answer would tell whether an address is verified.
+  if (deps.requireVerifiedEmail && !user.emailVerifiedAt) {
+    await deps.limits.succeeded(input.email);
+    throw new PermissionDeniedError(
+      "the email address is not verified: follow the link mailed to it, or sign up again to get a new one",
+      PROBLEM_TYPES.emailNotVerified,
+    );
+  }
   const [session] = await Promise.all([
     startSession(deps, toPublicUser(user), client, since, INVALID_CREDENTIALS),
     deps.limits.succeeded(input.email),
@@ -113,39 +145,47 @@ export type AccountChange = {
 
 export type TokenPair = { accessToken: string; refreshToken: string; expiresIn: number; sessionId: string };
 
+export type AccountUpdate = { user: UserResponse; tokens?: TokenPair; pendingEmail?: string };
+
 /**
  * updateAccount changes a user through the user service, which voids the tokens the change makes
  * stale (role, email, password) and ends every session on a password change. A change to one's own
  * email or password needs the current password, checked like a sign-in and counted against the
- * same limits. The session that made a change continues: it gets a fresh token pair.
+ * same limits. The session that made a change continues: it gets a fresh token pair. A user's own
+ * new email waits for the link mailed to it (verifyEmail); an admin's change applies at once.
  */
-export async function updateAccount(
-  deps: AuthDeps,
-  change: AccountChange,
-  client: SessionClient,
-): Promise<{ user: UserResponse; tokens?: TokenPair }> {
+export async function updateAccount(deps: AuthDeps, change: AccountChange, client: SessionClient): Promise<AccountUpdate> {
   const { userId, keepSessionId } = change;
-  if (keepSessionId && change.currentPassword === undefined && (change.password !== undefined || change.email !== undefined)) {
-    const current = await existingUser(deps, userId);
-    if (change.password !== undefined || change.email !== current.email) {
-      throw new InvalidArgumentError("current_password", "is required to change your own password or email");
-    }
+  const current = keepSessionId && change.email !== undefined ? await existingUser(deps, userId) : undefined;
+  const newEmail = current && change.email !== current.email ? change.email : undefined;
+  if (keepSessionId && change.currentPassword === undefined && (change.password !== undefined || newEmail !== undefined)) {
+    throw new InvalidArgumentError("current_password", "is required to change your own password or email");
   }
   if (change.currentPassword !== undefined) await checkPassword(deps, userId, change.currentPassword, client);
+  if (current && newEmail !== undefined) {
+    if (await fromUserService(deps.users.getUserByEmailInternal({ email: newEmail }))) {
+      throw new AlreadyExistsError(`an active user with email ${newEmail} already exists`);
+    }
+    await deps.mail.queue.add({ kind: "confirm_email_change", userId, email: current.email, newEmail });
+  }
+  // A user's own email is never changed here: it waits for the confirmation.
+  const email = current ? undefined : change.email;
+  if (current && change.name === undefined && change.role === undefined && change.password === undefined) {
+    return { user: current, pendingEmail: newEmail };
+  }
   const passwordHash = change.password === undefined ? undefined : await deps.passwords.hash(change.password);
   const since = Date.now();
-  const user = await fromUserService(
-    deps.users.updateUser({ id: userId, name: change.name, email: change.email, role: change.role, passwordHash }),
-  );
+  const user = await fromUserService(deps.users.updateUser({ id: userId, name: change.name, email, role: change.role, passwordHash }));
   if (!user) throw new NotFoundError(`no user with id ${userId}`);
+  const pendingEmail = newEmail;
   if (!keepSessionId) return { user };
   const mark = await deps.revocations.accessMark(userId);
-  if (mark === null || mark < since) return { user }; // nothing voided: the session's tokens still work
+  if (mark === null || mark < since) return { user, pendingEmail }; // nothing voided: the session's tokens still work
   const refreshToken = await deps.refresh.renew(userId, keepSessionId, mark);
-  if (!refreshToken) return { user }; // the session has ended meanwhile
+  if (!refreshToken) return { user, pendingEmail }; // the session has ended meanwhile
   const signed = await signChecked(deps, user, keepSessionId, mark + 1, INVALID_REFRESH, mark);
   const tokens = { accessToken: signed.access.token, refreshToken, expiresIn: signed.access.expiresIn, sessionId: keepSessionId };
-  return { user: signed.user, tokens };
+  return { user: signed.user, tokens, pendingEmail };
 }
 
 /** listSessions lists a user's live sessions, most recently used first. */
@@ -225,8 +265,8 @@ async function existingUser(deps: AuthDeps, id: string, includeDeleted = false):
 
 // Built field by field so the hash can't ride along into a response.
 function toPublicUser(user: InternalUserResponse): UserResponse {
-  const { id, email, name, role, createdAt, updatedAt, deletedAt } = user;
-  return create(UserResponseSchema, { id, email, name, role, createdAt, updatedAt, deletedAt });
+  const { id, email, name, role, createdAt, updatedAt, deletedAt, emailVerifiedAt } = user;
+  return create(UserResponseSchema, { id, email, name, role, createdAt, updatedAt, deletedAt, emailVerifiedAt });
 }
 
 function expiredIsNull(error: unknown): null {
@@ -247,7 +287,8 @@ const PASS_THROUGH = new Set([
   Code.Canceled,
 ]);
 
-async function fromUserService<T>(call: Promise<T>): Promise<T | null> {
+/** fromUserService answers a user-service call's result, null for NotFound, the caller-meaningful codes as they are. */
+export async function fromUserService<T>(call: Promise<T>): Promise<T | null> {
   try {
     return await call;
   } catch (error) {

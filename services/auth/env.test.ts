@@ -63,3 +63,38 @@ test("PASSWORD_HASHING_THREADS bounds the hashing threads, never above the cores
   expect(problems({ ...SECRETS, PASSWORD_HASHING_THREADS: "0" })[0]).toStartWith("PASSWORD_HASHING_THREADS:");
   expect(problems({ ...SECRETS, PASSWORD_HASHING_THREADS: "two" })[0]).toStartWith("PASSWORD_HASHING_THREADS:");
 });
+
+test("mail: development defaults write the outbox under DATA_DIR; production requires SMTP_URL and PUBLIC_BASE_URL", () => {
+  const env = loadAuthEnv({ ...SECRETS, DATA_DIR: "/tmp/app" });
+  expect(env.mail).toMatchObject({
+    smtpUrl: undefined,
+    outboxDir: "/tmp/app/outbox",
+    publicBaseUrl: "http://localhost:3000",
+    requireVerifiedEmail: false,
+    ttls: { password_reset: 1800, email_verification: 172_800, email_change: 172_800 },
+  });
+  const production = { ...SECRETS, NODE_ENV: "production", REDIS_URL: "redis://127.0.0.1:6379", USER_SERVICE_URL: "http://u:50062" };
+  expect(problems(production)).toEqual([
+    "SMTP_URL: is required when NODE_ENV=production",
+    "PUBLIC_BASE_URL: is required when NODE_ENV=production",
+  ]);
+  const ok = loadAuthEnv({ ...production, SMTP_URL: "smtps://u:p@smtp.example.com:465", PUBLIC_BASE_URL: "https://app.example.com/" });
+  expect(ok.mail).toMatchObject({ smtpUrl: "smtps://u:p@smtp.example.com:465", publicBaseUrl: "https://app.example.com" });
+});
+
+test("mail: a bad SMTP_URL, PUBLIC_BASE_URL or REQUIRE_VERIFIED_EMAIL is refused, each named", () => {
+  const found = problems({
+    ...SECRETS,
+    SMTP_URL: "http://smtp.example.com",
+    PUBLIC_BASE_URL: "https://app.example.com/?next=1",
+    REQUIRE_VERIFIED_EMAIL: "maybe",
+    PASSWORD_RESET_TTL_MINUTES: "0",
+  });
+  expect(found.map((p) => p.split(":")[0]).sort()).toEqual([
+    "PASSWORD_RESET_TTL_MINUTES",
+    "PUBLIC_BASE_URL",
+    "REQUIRE_VERIFIED_EMAIL",
+    "SMTP_URL",
+  ]);
+  expect(loadAuthEnv({ ...SECRETS, REQUIRE_VERIFIED_EMAIL: "true" }).mail.requireVerifiedEmail).toBe(true);
+});

@@ -1,9 +1,11 @@
+import { join } from "node:path";
 import { z } from "zod";
 import { AuthService } from "../../gen/auth/v1/auth_pb.ts";
 import {
   authRateLimitEnv,
   commonEnv,
   count,
+  flag,
   parseEnv,
   port,
   redisChecks,
@@ -20,6 +22,7 @@ import { tracingEnv } from "../../lib/tracing/tracing.ts";
 import { callersOf } from "../../lib/rpc/callers.ts";
 import { accessTokenEnv } from "../../lib/tokens/tokens.ts";
 import { addressPrefixEnv, addressPrefixes } from "../../lib/client-address.ts";
+import { MAIL_REQUIRED_IN_PRODUCTION, mailEnv } from "../../lib/mail/env.ts";
 import { THREADS } from "./argon2-threads.ts";
 import type { LimitOptions } from "./limits.ts";
 
@@ -43,6 +46,14 @@ export const authEnvSchema = z.object({
   USER_SERVICE_URL: serviceUrls.default("http://127.0.0.1:50052"),
   /** AUTH_SERVICE_INTERNAL_PORT is the internal Connect listener the gateway calls (lib/rpc/connect-listener.ts). */
   AUTH_SERVICE_INTERNAL_PORT: port.default(50061),
+  ...mailEnv,
+  /** REQUIRE_VERIFIED_EMAIL makes a sign-in to an unverified address a 403 (problem type email-not-verified). */
+  REQUIRE_VERIFIED_EMAIL: flag.default(false),
+  PASSWORD_RESET_TTL_MINUTES: count.max(24 * 60, "must be at most a day").default(30),
+  EMAIL_VERIFICATION_TTL_HOURS: count.max(30 * 24, "must be at most 30 days").default(48),
+  MAIL_LIMIT_PER_EMAIL: count.default(3),
+  MAIL_LIMIT_PER_ADDRESS: count.default(10),
+  MAIL_LIMIT_WINDOW_SECONDS: count.default(3600),
 });
 
 // Who may call this service (besides AuthService's public methods), and who it is when it calls the user service.
@@ -56,7 +67,12 @@ export function loadAuthEnv(env: Record<string, string | undefined> = process.en
   const parsed = parseEnv(
     authEnvSchema,
     {
-      requiredInProduction: ["JWT_SECRET", ...credentialsRequiredInProduction([SELF, ...CALLERS]), "USER_SERVICE_URL"],
+      requiredInProduction: [
+        "JWT_SECRET",
+        ...credentialsRequiredInProduction([SELF, ...CALLERS]),
+        "USER_SERVICE_URL",
+        ...MAIL_REQUIRED_IN_PRODUCTION,
+      ],
       checks: [redisChecks],
     },
     env,
@@ -73,7 +89,24 @@ export function loadAuthEnv(env: Record<string, string | undefined> = process.en
     limits: {
       perAddress: { max: parsed.RATE_LIMIT_AUTH_REQUESTS, windowSeconds: parsed.RATE_LIMIT_AUTH_WINDOW_SECONDS },
       perAccount: { max: parsed.LOGIN_ATTEMPTS_PER_ACCOUNT, windowSeconds: parsed.LOGIN_ACCOUNT_WINDOW_SECONDS },
+      mail: {
+        perEmail: { max: parsed.MAIL_LIMIT_PER_EMAIL, windowSeconds: parsed.MAIL_LIMIT_WINDOW_SECONDS },
+        perAddress: { max: parsed.MAIL_LIMIT_PER_ADDRESS, windowSeconds: parsed.MAIL_LIMIT_WINDOW_SECONDS },
+      },
       prefixes: addressPrefixes(parsed),
     } satisfies LimitOptions,
+    /** mail is how the account flows mail (service.ts MailOptions). */
+    mail: {
+      smtpUrl: parsed.SMTP_URL,
+      from: parsed.MAIL_FROM,
+      outboxDir: join(parsed.DATA_DIR, "outbox"),
+      publicBaseUrl: parsed.PUBLIC_BASE_URL,
+      requireVerifiedEmail: parsed.REQUIRE_VERIFIED_EMAIL,
+      ttls: {
+        password_reset: parsed.PASSWORD_RESET_TTL_MINUTES * 60,
+        email_verification: parsed.EMAIL_VERIFICATION_TTL_HOURS * 3600,
+        email_change: parsed.EMAIL_VERIFICATION_TTL_HOURS * 3600,
+      },
+    },
   };
 }

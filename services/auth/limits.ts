@@ -15,6 +15,8 @@ export type LimitOptions = {
   perAddress: { max: number; windowSeconds: number };
   /** perAccount is the sign-in attempts one email may take per window. */
   perAccount: { max: number; windowSeconds: number };
+  /** mail limits the mails a client can ask for (password reset, verification resend): per email and per client network. */
+  mail: { perEmail: { max: number; windowSeconds: number }; perAddress: { max: number; windowSeconds: number } };
   prefixes: AddressPrefixes;
 };
 
@@ -26,10 +28,14 @@ export type Limits = {
   signIn(email: string, address: string): Promise<void>;
   /** succeeded forgets the account's attempts after a successful sign-in. */
   succeeded(email: string): Promise<void>;
+  /** mail counts a request for a mail to email from address against both limits (whether or not
+   * the account exists); RateLimitedError when either is over. */
+  mail(email: string, address: string): Promise<void>;
 };
 
 // The email is hashed into the key: rate-limit keys show up in Redis tooling, emails shouldn't.
-const accountId = (email: string) => `login_account:${createHash("sha256").update(email).digest("base64url")}`;
+const emailDigest = (email: string) => createHash("sha256").update(email).digest("base64url");
+const accountId = (email: string) => `login_account:${emailDigest(email)}`;
 
 /** createLimits counts attempts in the store's fixed windows (Redis, or in-process). */
 export function createLimits(store: Store, options: LimitOptions): Limits {
@@ -47,11 +53,11 @@ export function createLimits(store: Store, options: LimitOptions): Limits {
       );
     }
   };
-  const address = (kind: "login" | "register", client: string) =>
+  const address = (kind: "login" | "register" | "mail", client: string, limit = options.perAddress) =>
     over(
       `${kind}_address`,
       `${kind}_address:${addressKey(client || "unknown", options.prefixes)}`,
-      options.perAddress,
+      limit,
       `${kind} attempts from this network`,
     );
   const account = (email: string) => over("login_account", accountId(email), options.perAccount, "sign-in attempts for this account");
@@ -61,5 +67,11 @@ export function createLimits(store: Store, options: LimitOptions): Limits {
       await Promise.all([address("login", client), account(email)]);
     },
     succeeded: (email) => store.rateLimit.reset(accountId(email)),
+    mail: async (email, client) => {
+      await Promise.all([
+        address("mail", client, options.mail.perAddress),
+        over("mail_email", `mail_email:${emailDigest(email)}`, options.mail.perEmail, "mails asked for this address"),
+      ]);
+    },
   };
 }

@@ -34,6 +34,7 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     refreshReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     limits: env.limits,
     passwords: env.passwords,
+    mail: env.mail,
     host: env.SERVER_HOST,
     port,
     internalPort: env.AUTH_SERVICE_INTERNAL_PORT,
@@ -45,7 +46,7 @@ const serve = serveCommand(USAGE, async (portFlag) => {
       ? store.describe()
       : `${store.describe()} (development only: revocations by the user service and gateway aren't seen; set REDIS_URL)`;
   console.log(
-    `auth-service listening on ${service.server.url}\n  internal Connect: ${service.server.internalUrl}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${redis}\n  tracing: ${tracing.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
+    `auth-service listening on ${service.server.url}\n  internal Connect: ${service.server.internalUrl}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${redis}\n  mail: ${service.mail()}\n  tracing: ${tracing.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
   );
   onShutdown(service.close, () => store.close(), tracing.shutdown);
 });

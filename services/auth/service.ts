@@ -20,6 +20,24 @@ import type { AuthDeps } from "./auth.ts";
 import { createLimits, type LimitOptions } from "./limits.ts";
 import { createPasswords, type PasswordOptions } from "./passwords.ts";
 import { createRefreshTokens } from "./refresh.ts";
+import { createMailer } from "../../lib/mail/mailer.ts";
+import { createQueue, type QueueOptions } from "../../lib/queue/queue.ts";
+import { type MailJob, sendAccountMail } from "./account-mail.ts";
+import { createOneTimeTokens, type TokenTtls } from "./one-time-tokens.ts";
+
+/** MailOptions say how the account flows mail (auth env.ts builds them from SMTP_URL, MAIL_FROM, …). */
+export type MailOptions = {
+  /** smtpUrl selects SMTP; unset, mails go to the development outbox in outboxDir. */
+  smtpUrl?: string;
+  from: string;
+  outboxDir: string;
+  /** publicBaseUrl is where the mailed links point (PUBLIC_BASE_URL). */
+  publicBaseUrl: string;
+  requireVerifiedEmail: boolean;
+  ttls: TokenTtls;
+  /** queue tunes retries (tests: short backoffs and locks); production uses lib/queue's defaults. */
+  queue?: Partial<Omit<QueueOptions, "name" | "log">>;
+};
 
 export type AuthServiceOptions = {
   store: Store;
@@ -35,6 +53,7 @@ export type AuthServiceOptions = {
   limits: LimitOptions;
   /** passwords tunes hashing (tests: a smaller bound); production uses the defaults. */
   passwords?: PasswordOptions;
+  mail: MailOptions;
   host: string;
   port: number;
   /** internalPort also serves Connect on a Bun.serve port for the other binaries (lib/rpc/connect-listener.ts). */
@@ -52,6 +71,9 @@ export async function createAuthDeps(
   options: Omit<AuthServiceOptions, "host" | "port" | "healthProbeMs" | "shutdownTimeoutMs" | "credentials">,
 ): Promise<AuthDeps> {
   const { store, log } = options;
+  const oneTimeTokens = createOneTimeTokens(store, options.mail.ttls);
+  const mailer = createMailer({ ...options.mail, log: log.child({ component: "mail" }) });
+  const queue = createQueue<MailJob>(store, { ...options.mail.queue, name: "mail", log });
   const revocations = createRevocations(
     store,
     tokenLifetimes({ JWT_EXPIRATION_HOURS: options.jwt.expirationHours, REFRESH_TOKEN_TTL_DAYS: options.refreshTokenTtlDays }),
@@ -72,6 +94,27 @@ export async function createAuthDeps(
       graceSeconds: options.refreshReuseGraceSeconds,
     }),
     passwords: await createPasswords(options.passwords),
+    oneTimeTokens,
+    requireVerifiedEmail: options.mail.requireVerifiedEmail,
+    mail: {
+      queue,
+      startWorker: () =>
+        queue.process(
+          sendAccountMail({
+            users: options.users,
+            oneTimeTokens,
+            ttls: options.mail.ttls,
+            mailer,
+            publicBaseUrl: options.mail.publicBaseUrl,
+            log,
+          }),
+        ),
+      describe: () => `${mailer.describe()} · queue ${queue.describe()}`,
+      async close() {
+        await queue.close();
+        mailer.close();
+      },
+    },
   };
 }
 
@@ -79,6 +122,7 @@ export async function createAuthDeps(
 export async function startAuthService(options: AuthServiceOptions) {
   const { store, log } = options;
   const deps = await createAuthDeps(options);
+  deps.mail.startWorker();
   const routes = authRoutes(deps);
   const authorize = authorizeCallers(options.credentials);
   const server: RpcServer = await startRpcServer({
@@ -106,9 +150,12 @@ export async function startAuthService(options: AuthServiceOptions) {
     server,
     /** inProcess is a transport for a caller in this process (combined mode): same checks, no network. */
     inProcess: (caller: Caller) => inProcessTransport(routes, { caller, interceptors: [authorize], health: server.health, log }),
+    /** mail describes where mail goes, for the banner. */
+    mail: deps.mail.describe,
     async close() {
       stopProbe();
       await server.close();
+      await deps.mail.close();
     },
   };
 }

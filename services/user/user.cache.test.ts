@@ -13,6 +13,7 @@ const newUser = (): PublicUser => ({
   createdAt: new Date("2026-12-01T10:00:00.123Z"),
   updatedAt: new Date("2026-12-02T11:30:00.456Z"),
   deletedAt: null,
+  emailVerifiedAt: new Date("2026-12-02T11:00:00.789Z"),
 });
 
 describeStores("user cache", (store) => {
@@ -36,6 +37,7 @@ describeStores("user cache", (store) => {
       role: "user",
       createdAt: "2026-12-01T10:00:00.123Z",
       updatedAt: "2026-12-02T11:30:00.456Z",
+      emailVerifiedAt: "2026-12-02T11:00:00.789Z",
     });
     expect(fromJson(UserResponseSchema, json as JsonValue)).toEqual(userCache.toContract(user));
   });

@@ -39,6 +39,7 @@ export function toContract(user: PublicUser): UserResponse {
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
     deletedAt: user.deletedAt?.toISOString(),
+    emailVerifiedAt: user.emailVerifiedAt?.toISOString(),
   });
 }
 
@@ -52,5 +53,6 @@ function fromContract(user: UserResponse): PublicUser {
     createdAt: new Date(user.createdAt),
     updatedAt: new Date(user.updatedAt),
     deletedAt: null,
+    emailVerifiedAt: user.emailVerifiedAt ? new Date(user.emailVerifiedAt) : null,
   };
 }

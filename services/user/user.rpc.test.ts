@@ -163,6 +163,32 @@ describe("UpdateUser", () => {
   });
 });
 
+describe("UpdateUser and email_verified_at", () => {
+  test("email_verified marks the address now and clears it; a new email clears it unless marked with it", async () => {
+    const user = await create();
+    expect(user.emailVerifiedAt).toBeUndefined();
+    const verified = await svc.users.updateUser({ id: user.id, emailVerified: true });
+    expect(Date.parse(verified.emailVerifiedAt ?? "")).toBeGreaterThan(Date.now() - 60_000);
+    expect((await svc.users.getUser({ id: user.id })).emailVerifiedAt).toBe(verified.emailVerifiedAt);
+    expect((await svc.users.updateUser({ id: user.id, name: "Renamed" })).emailVerifiedAt).toBe(verified.emailVerifiedAt);
+    expect((await svc.users.updateUser({ id: user.id, emailVerified: true })).emailVerifiedAt).toBe(verified.emailVerifiedAt);
+    expect((await svc.users.updateUser({ id: user.id, email: uniqueEmail() })).emailVerifiedAt).toBeUndefined();
+    const moved = await svc.users.updateUser({ id: user.id, email: uniqueEmail(), emailVerified: true });
+    expect(moved.emailVerifiedAt).toBeDefined();
+    expect((await svc.users.updateUser({ id: user.id, emailVerified: false })).emailVerifiedAt).toBeUndefined();
+  });
+
+  test("expected_email applies the update only while the email is still that one (FailedPrecondition otherwise)", async () => {
+    const user = await create();
+    expect(await codeOf(svc.users.updateUser({ id: user.id, emailVerified: true, expectedEmail: uniqueEmail() }))).toBe(
+      Code.FailedPrecondition,
+    );
+    expect((await svc.users.getUser({ id: user.id })).emailVerifiedAt).toBeUndefined();
+    const ok = await svc.users.updateUser({ id: user.id, emailVerified: true, expectedEmail: user.email.toUpperCase() });
+    expect(ok.emailVerifiedAt).toBeDefined();
+  });
+});
+
 describe("ListUsers", () => {
   test("pages in creation order with an opaque cursor and no duplicates", async () => {
     const created = [];

@@ -48,6 +48,8 @@ export function userRoutes(deps: UserDeps) {
             email: req.email === undefined ? undefined : check("email", email, req.email),
             role: req.role === undefined ? undefined : check("role", role, req.role),
             passwordHash: req.passwordHash === undefined ? undefined : check("password_hash", passwordHash, req.passwordHash),
+            emailVerified: req.emailVerified,
+            expectedEmail: req.expectedEmail === undefined ? undefined : check("expected_email", email, req.expectedEmail),
           }),
         ),
       deleteUser: async (req) => {

@@ -13,6 +13,12 @@ export function findById(db: Db, id: string, includeDeleted = false): Promise<Us
   return db.user.findFirst({ where: { id, ...(includeDeleted ? {} : { deletedAt: null }) } });
 }
 
+/** lockById reads any user (deleted too) and locks the row until the transaction ends. */
+export async function lockById(db: Db, id: string): Promise<User | null> {
+  await db.$executeRaw`SELECT 1 FROM users WHERE id = ${id}::uuid FOR UPDATE`;
+  return findById(db, id, true);
+}
+
 /** findByEmail returns the active user with this email. */
 export function findByEmail(db: Db, email: string): Promise<User | null> {
   return db.user.findFirst({ where: { email, deletedAt: null } });

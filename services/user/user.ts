@@ -81,20 +81,43 @@ export async function createUser(
   return toPublic(user);
 }
 
+export type UserPatch = {
+  name?: string;
+  email?: string;
+  role?: "user" | "admin";
+  passwordHash?: string;
+  /** emailVerified true marks the (new) email verified (now, unless it already is), false clears the mark; unset, a new email clears it. */
+  emailVerified?: boolean;
+  /** expectedEmail makes the update apply only while the user's email is still this one. */
+  expectedEmail?: string;
+};
+
 /** updateUser changes the given fields of an active user; a deleted user is refused. A new role or
  * email voids the user's access tokens, a new password hash also ends every session; the caller
  * (the auth service) starts the session that made the change again. */
-export async function updateUser(
-  deps: UserDeps,
-  id: string,
-  patch: { name?: string; email?: string; role?: "user" | "admin"; passwordHash?: string },
-): Promise<PublicUser> {
+export async function updateUser(deps: UserDeps, id: string, patch: UserPatch): Promise<PublicUser> {
+  const { emailVerified, expectedEmail, ...fields } = patch;
   const user = await changeUser(deps, id, async (tx) => {
-    const existing = await store.findById(tx, id, true);
+    // Locked: an expected email is checked against the row the update then changes.
+    const existing = expectedEmail === undefined ? await store.findById(tx, id, true) : await store.lockById(tx, id);
     if (!existing) throw notFound(id);
     if (existing.deletedAt) throw new FailedPreconditionError(`user ${id} is deleted: restore it before updating`);
+    if (expectedEmail !== undefined && existing.email !== expectedEmail) {
+      throw new FailedPreconditionError(`user ${id} no longer has the expected email`);
+    }
     if (existing.role === "admin" && patch.role === "user") await keepAnAdmin(tx, id, "demoted");
-    const updated = await uniqueEmail(patch.email ?? existing.email, store.update(tx, id, patch));
+    const emailChanges = fields.email !== undefined && fields.email !== existing.email;
+    // A second link for an address already verified keeps the first time.
+    const alreadyVerified = existing.emailVerifiedAt !== null && !emailChanges;
+    const verified =
+      emailVerified === true
+        ? alreadyVerified
+          ? {}
+          : { emailVerifiedAt: new Date() }
+        : emailVerified === false || emailChanges
+          ? { emailVerifiedAt: null }
+          : {};
+    const updated = await uniqueEmail(patch.email ?? existing.email, store.update(tx, id, { ...fields, ...verified }));
     const voids: Voids =
       patch.passwordHash !== undefined ? "sessions" : updated.email !== existing.email || updated.role !== existing.role ? "access" : null;
     return { result: updated, voids };

@@ -188,6 +188,8 @@ describe("config check", () => {
     AUTH_SERVICE_TOKEN: "auth-token-0123456789abcdef0123456789ab",
     OPERATOR_TOKEN: "operator-token-0123456789abcdef01234567",
     USER_SERVICE_URL: "http://user-service:50062",
+    SMTP_URL: "smtps://mailer:secret@127.0.0.1:465",
+    PUBLIC_BASE_URL: "https://app.example.com",
   };
   for (const { name, script } of BINARIES) {
     test(`${name} config check: 0 on a complete production environment, 2 naming every problem otherwise`, async () => {
@@ -198,6 +200,12 @@ describe("config check", () => {
       if (name !== "user-service") expect(stderr).toContain("JWT_SECRET: must be at least 32 characters");
       expect(stderr).toContain("REDIS_URL: is required when NODE_ENV=production");
       expect(stderr).not.toContain("short");
+      if (name === "auth-service" || name === "combined") {
+        const mail = await run([script, "config", "check"], { ...env(`config-${name}`), ...production, SMTP_URL: "", PUBLIC_BASE_URL: "" });
+        const problems = expectOneError(mail, 2);
+        expect(problems).toContain("SMTP_URL: is required when NODE_ENV=production");
+        expect(problems).toContain("PUBLIC_BASE_URL: is required when NODE_ENV=production");
+      }
       expectOneError(await run([script, "config", "nonsense"], env(`config-${name}`)), 2);
     });
   }

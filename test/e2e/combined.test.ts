@@ -9,6 +9,7 @@ import { testDatabaseUrl, testRedisUrl } from "../backends.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import type { Session, UserPageJson } from "../stack.ts";
 import {
+  MAIL_ENV,
   baseEnv,
   cleanup,
   dataDir,
@@ -150,7 +151,7 @@ if (!production)
   console.error("[combined e2e] skipping NODE_ENV=production: needs PostgreSQL and Redis (TEST_DATABASE_URL or TEST_REDIS_URL is empty)");
 
 describe.skipIf(!production)("combined serve with NODE_ENV=production", () => {
-  test("starts with DATABASE_URL, REDIS_URL, JWT_SECRET and the three caller secrets alone, says production, serves /health", async () => {
+  test("starts with DATABASE_URL, REDIS_URL, JWT_SECRET, the three caller secrets, SMTP_URL and PUBLIC_BASE_URL alone, says production, serves /health", async () => {
     const db = await createTestDatabase("e2e_combined_prod");
     testDbs.push(db);
     const [gateway, auth, user] = freePorts(3) as [number, number, number];
@@ -161,6 +162,7 @@ describe.skipIf(!production)("combined serve with NODE_ENV=production", () => {
       REDIS_URL: testRedisUrl()!,
       JWT_SECRET,
       ...CREDENTIALS,
+      ...MAIL_ENV,
     };
     const args = ["combined/main.ts", "serve", "--gateway-port", `${gateway}`, "--auth-port", `${auth}`, "--user-port", `${user}`];
     const serve = await start(args, env, /^ {2}redis +\S.*$/m);

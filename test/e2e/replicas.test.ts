@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { testDatabaseUrl, testRedisUrl } from "../backends.ts";
 import {
+  MAIL_ENV,
   baseEnv,
   CREDENTIALS,
   cleanup,
@@ -105,6 +106,7 @@ describe.skipIf(missing)("two gateways and two replicas of each service", () => 
             OPERATOR_TOKEN,
             USER_SERVICE_URL: userUrls,
             AUTH_SERVICE_INTERNAL_PORT: `${internal}`,
+            ...MAIL_ENV,
           },
           ready,
         ),

@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import type { Session, UserPageJson } from "../stack.ts";
 import { grpcJsClient, grpcJsMethod, grpcJsUnary } from "../grpc-js.ts";
 import {
+  MAIL_ENV,
   baseEnv,
   cleanup,
   dataDir,
@@ -109,6 +110,7 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
         AUTH_SERVICE_TOKEN,
         OPERATOR_TOKEN,
         USER_SERVICE_URL: urls.user,
+        ...MAIL_ENV,
       },
       ready,
     );

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { testDatabaseUrl, testRedisUrl } from "../backends.ts";
 import {
+  MAIL_ENV,
   baseEnv,
   CREDENTIALS,
   cleanup,
@@ -86,6 +87,7 @@ describe.skipIf(missing)("traces across the split binaries", () => {
         OPERATOR_TOKEN,
         USER_SERVICE_URL: `http://127.0.0.1:${userInternal}`,
         AUTH_SERVICE_INTERNAL_PORT: `${authInternal}`,
+        ...MAIL_ENV,
       },
       ready,
     );

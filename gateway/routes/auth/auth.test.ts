@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const USER_KEYS = ["created_at", "deleted_at", "email", "id", "name", "role", "updated_at"];
+const USER_KEYS = ["created_at", "deleted_at", "email", "email_verified_at", "id", "name", "role", "updated_at"];
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) => stack.fetch(path, jsonInit("POST", body, headers));
 
 function expectTokenPair(body: Session, email: string) {
@@ -28,7 +28,7 @@ function expectTokenPair(body: Session, email: string) {
     access_token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
   });
   expect(Object.keys(body.user).sort()).toEqual(USER_KEYS);
-  expect({ ...body.user }).toMatchObject({ email, role: "user", deleted_at: null });
+  expect({ ...body.user }).toMatchObject({ email, role: "user", deleted_at: null, email_verified_at: null });
   expect(new Date(body.user.created_at).toISOString()).toBe(body.user.created_at);
 }
 

@@ -5,7 +5,7 @@ import { jsonBody } from "../../middleware/json-body.ts";
 import { rateLimit } from "../../middleware/rate-limit.ts";
 import { createRouter } from "../../validation.ts";
 import { clientOf } from "../client.ts";
-import { sessionsJson, tokenJson } from "../wire.ts";
+import { sessionsJson, tokenJson, userJson } from "../wire.ts";
 import * as routes from "./routes.ts";
 
 /** authApi is the /auth group: no-store answers, the auth rate limit and 16 KiB JSON bodies on every route. */
@@ -33,7 +33,27 @@ export function authApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
     return c.json(tokenJson(await deps.auth.refreshToken({ refreshToken: refresh_token }, clientOf(c))), 200);
   });
 
-  // The routes below act on the caller's own sessions: they need its token.
+  app.openapi(routes.forgotPassword, async (c) => {
+    await deps.auth.requestPasswordReset({ email: c.req.valid("json").email }, clientOf(c));
+    return c.body(null, 202);
+  });
+
+  app.openapi(routes.resetPassword, async (c) => {
+    await deps.auth.resetPassword(c.req.valid("json"), clientOf(c));
+    return c.body(null, 204);
+  });
+
+  app.openapi(routes.verifyEmail, async (c) => {
+    const { user } = await deps.auth.verifyEmail(c.req.valid("json"), clientOf(c));
+    return c.json(userJson(user), 200);
+  });
+
+  // The routes below act on the caller's own account and sessions: they need its token.
+  app.openapi({ ...routes.resendVerification, middleware: [authenticate] }, async (c) => {
+    await deps.auth.resendVerification({ userId: c.get("auth").sub }, clientOf(c));
+    return c.body(null, 202);
+  });
+
   app.openapi({ ...routes.logout, middleware: [authenticate] }, async (c) => {
     const { refresh_token } = c.req.valid("json");
     await deps.auth.logout({ accessToken: c.get("rawToken"), refreshToken: refresh_token ?? "" });

@@ -11,6 +11,7 @@ beforeAll(async () => {
     {
       perAddress: { max: 10, windowSeconds: 60 },
       perAccount: { max: 5, windowSeconds: 900 },
+      mail: { perEmail: { max: 3, windowSeconds: 3600 }, perAddress: { max: 10, windowSeconds: 3600 } },
       prefixes: { ipv4: 32, ipv6: 64 },
     },
   );

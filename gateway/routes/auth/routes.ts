@@ -1,7 +1,9 @@
 // The /auth contracts. Paths are relative to /auth, where app.ts mounts the group.
 import { createRoute, z } from "@hono/zod-openapi";
 import * as rules from "../../../lib/validation.ts";
-import { json, name, pick, SessionList, TokenResponse } from "../../schemas.ts";
+import { PROBLEM_TYPES } from "../../../lib/errors.ts";
+import { problemTypeUri } from "../../problem.ts";
+import { json, name, pick, problem, SessionList, TokenResponse, User } from "../../schemas.ts";
 
 const body = <T extends z.ZodType>(schema: T, required = true) => ({
   required,
@@ -51,6 +53,23 @@ export const register = createRoute({
   responses: { 201: json(TokenResponse, "Registered"), ...pick(400, 409, 413, 415, 422, 429, 503) },
 });
 
+const notVerified = problem(
+  403,
+  `REQUIRE_VERIFIED_EMAIL is on and the address isn't verified (type \`${problemTypeUri(PROBLEM_TYPES.emailNotVerified)}\`); answered only after the password is right`,
+  "/auth/login",
+  "the email address is not verified: follow the link mailed to it, or sign up again to get a new one",
+  undefined,
+  problemTypeUri(PROBLEM_TYPES.emailNotVerified),
+);
+const invalidToken = problem(
+  422,
+  `Failed validation, or a token that is unknown, used or expired — one answer for all three (type \`${problemTypeUri(PROBLEM_TYPES.invalidToken)}\`)`,
+  "/auth/password/reset",
+  "token: is invalid or has expired: ask for a new link",
+  undefined,
+  problemTypeUri(PROBLEM_TYPES.invalidToken),
+);
+
 export const login = createRoute({
   method: "post",
   path: "/login",
@@ -60,7 +79,7 @@ export const login = createRoute({
   summary: "Login and get JWT token",
   description: "Unknown email and wrong password get the same 401.",
   request: { body: body(LoginBody) },
-  responses: { 200: json(TokenResponse, "Logged in"), ...pick(400, 401, 413, 415, 422, 429, 503) },
+  responses: { 200: json(TokenResponse, "Logged in"), ...pick(400, 401, 413, 415, 422, 429, 503), 403: notVerified },
 });
 
 export const refresh = createRoute({
@@ -123,4 +142,74 @@ export const endSession = createRoute({
   security: [{ bearerAuth: [] }],
   request: { params: SessionParam },
   responses: { 204: { description: "Session ended" }, ...pick(401, 404, 422, 429, 503) },
+});
+
+// The mailed flows (README: Password reset and email verification). A link's token travels in its
+// fragment (`#token=…`), which browsers never send to a server; the page POSTs it here.
+const mailedToken = z
+  .string()
+  .min(1, "must not be empty")
+  .max(512, "must be at most 512 characters")
+  .openapi({ example: "Jx0d1pQe3lYb6n8Vw2Rk5sTz9uHa4cMf7gLi0oNq1yE", description: "The token from the link's fragment" });
+
+export const ForgotPasswordBody = z
+  .strictObject({ email: rules.email.meta({ example: "ada@example.com" }) })
+  .openapi("ForgotPasswordRequest");
+
+export const ResetPasswordBody = z
+  .strictObject({ token: mailedToken, password: rules.password.meta({ example: "a new long passphrase" }) })
+  .openapi("ResetPasswordRequest");
+
+export const VerifyEmailBody = z.strictObject({ token: mailedToken }).openapi("VerifyEmailRequest");
+
+const accepted = (description: string) => ({ 202: { description } });
+
+export const forgotPassword = createRoute({
+  method: "post",
+  path: "/password/forgot",
+  operationId: "forgotPassword",
+  tags,
+  security: [],
+  summary: "Mail a password-reset link",
+  description:
+    "Always 202, in the same time whether or not an account has the address: the lookup and the mail happen later, off the request. The link works once, for `PASSWORD_RESET_TTL_MINUTES` (30). Limited per email and per client network (`MAIL_LIMIT_*`).",
+  request: { body: body(ForgotPasswordBody) },
+  responses: { ...accepted("Accepted: if an active account has the address, a link is on its way"), ...pick(400, 413, 415, 422, 429, 503) },
+});
+
+export const resetPassword = createRoute({
+  method: "post",
+  path: "/password/reset",
+  operationId: "resetPassword",
+  tags,
+  security: [],
+  summary: "Set a new password with a reset link's token",
+  description:
+    "Sets the password and ends every session of the user (their refresh and access tokens stop working at once); sign in again. The token works once; a used, expired or unknown token gets one and the same 422.",
+  request: { body: body(ResetPasswordBody) },
+  responses: { 204: { description: "Password set; every session ended" }, ...pick(400, 413, 415, 429, 503), 422: invalidToken },
+});
+
+export const verifyEmail = createRoute({
+  method: "post",
+  path: "/email/verify",
+  operationId: "verifyEmail",
+  tags,
+  security: [],
+  summary: "Confirm an email address with a mailed link's token",
+  description:
+    "A verification link sets `email_verified_at`. An email-change link makes the new address the user's (verified), voids their access tokens (refresh to get new ones) and tells the old address.",
+  request: { body: body(VerifyEmailBody) },
+  responses: { 200: json(User, "The user, with the confirmed address"), ...pick(400, 409, 413, 415, 429, 503), 422: invalidToken },
+});
+
+export const resendVerification = createRoute({
+  method: "post",
+  path: "/email/verify/resend",
+  operationId: "resendVerification",
+  tags,
+  summary: "Mail the caller a new verification link",
+  description: "409 when the address is already verified. Limited per email and per client network (`MAIL_LIMIT_*`).",
+  security: [{ bearerAuth: [] }],
+  responses: { ...accepted("Accepted: a new link is on its way"), ...pick(401, 409, 429, 503) },
 });

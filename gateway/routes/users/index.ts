@@ -63,7 +63,7 @@ export function usersApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
     // The auth service hashes, checks current_password (required for one's own email or password)
     // and keeps the caller's session alive when the change voids its tokens.
     const self = auth.sub === id;
-    const { user, tokens } = await deps.auth.updateAccount(
+    const { user, tokens, pendingEmail } = await deps.auth.updateAccount(
       {
         userId: id,
         name: body.name,
@@ -75,7 +75,10 @@ export function usersApi(deps: GatewayDeps, authenticate: MiddlewareHandler) {
       },
       clientOf(c),
     );
-    return c.json({ ...userJson(user), ...(tokens && { tokens: tokenPairJson(tokens) }) }, 200);
+    return c.json(
+      { ...userJson(user), ...(tokens && { tokens: tokenPairJson(tokens) }), ...(pendingEmail && { pending_email: pendingEmail }) },
+      200,
+    );
   });
 
   app.openapi(routes.sessions, async (c) => {

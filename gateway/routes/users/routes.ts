@@ -51,6 +51,11 @@ export const UpdateBody = z
   .openapi("UpdateUserRequest");
 
 export const UpdatedUser = User.extend({
+  pending_email: z.email().optional().openapi({
+    example: "ada.king@example.com",
+    description:
+      "Set when you changed your own email: the change waits for the link mailed to this address (POST /auth/email/verify), and `email` is still the old one",
+  }),
   tokens: TokenPair.optional().openapi({
     description:
       "A fresh token pair for the session that made the change, when the change voided its tokens (your own password, email or role): use it from now on",

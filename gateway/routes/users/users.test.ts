@@ -122,7 +122,7 @@ describe("get /users/{id}", () => {
 });
 
 describe("put /users/{id}", () => {
-  test("updates the user's own name, email and password, given the current password", async () => {
+  test("updates the user's own name and password at once, and the email only once the new address confirms it", async () => {
     const session = await stack.register();
     const email = uniqueEmail();
     const change = { name: "New Name", email, password: "another long passphrase" };
@@ -131,12 +131,13 @@ describe("put /users/{id}", () => {
     expect(await res.json()).toEqual({
       ...session.user,
       name: "New Name",
-      email,
       updated_at: expect.any(String),
+      pending_email: email,
       tokens: { access_token: expect.any(String), refresh_token: expect.any(String), token_type: "Bearer", expires_in: 3600 },
     });
-    await expectProblem(await stack.fetch("/auth/login", jsonInit("POST", { email, password: PASSWORD })), 401);
-    expect((await stack.login(email, "another long passphrase")).user.id).toBe(session.user.id);
+    await expectProblem(await stack.fetch("/auth/login", jsonInit("POST", { email, password: "another long passphrase" })), 401);
+    await expectProblem(await stack.fetch("/auth/login", jsonInit("POST", { email: session.user.email, password: PASSWORD })), 401);
+    expect((await stack.login(session.user.email, "another long passphrase")).user.id).toBe(session.user.id);
   });
 
   test("answers 403 when a user sends role, and the role stays unchanged", async () => {

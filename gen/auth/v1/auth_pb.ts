@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file auth/v1/auth.proto.
  */
 export const file_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEiQAoPUmVnaXN0ZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkioAEKEFJlZ2lzdGVyUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAxISCgpzZXNzaW9uX2lkGAYgASgJIi8KDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJ0CglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSEgoKdG9rZW5fdHlwZRgDIAEoCRISCgpleHBpcmVzX2luGAQgASgDEhIKCnNlc3Npb25faWQYBSABKAki7gEKFFVwZGF0ZUFjY291bnRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhIKBWVtYWlsGAMgASgJSAGIAQESEQoEcm9sZRgEIAEoCUgCiAEBEhUKCHBhc3N3b3JkGAUgASgJSAOIAQESHQoQY3VycmVudF9wYXNzd29yZBgGIAEoCUgEiAEBEhcKD2tlZXBfc2Vzc2lvbl9pZBgHIAEoCUIHCgVfbmFtZUIICgZfZW1haWxCBwoFX3JvbGVCCwoJX3Bhc3N3b3JkQhMKEV9jdXJyZW50X3Bhc3N3b3JkInAKFVVwZGF0ZUFjY291bnRSZXNwb25zZRIjCgR1c2VyGAEgASgLMhUudXNlci52MS5Vc2VyUmVzcG9uc2USJwoGdG9rZW5zGAIgASgLMhIuYXV0aC52MS5Ub2tlblBhaXJIAIgBAUIJCgdfdG9rZW5zInAKB1Nlc3Npb24SCgoCaWQYASABKAkSEgoKY3JlYXRlZF9hdBgCIAEoCRIUCgxsYXN0X3VzZWRfYXQYAyABKAkSEgoKdXNlcl9hZ2VudBgEIAEoCRIKCgJpcBgFIAEoCRIPCgdjdXJyZW50GAYgASgIIkIKE0xpc3RTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIaChJjdXJyZW50X3Nlc3Npb25faWQYAiABKAkiOgoUTGlzdFNlc3Npb25zUmVzcG9uc2USIgoIc2Vzc2lvbnMYASADKAsyEC5hdXRoLnYxLlNlc3Npb24iOQoSRW5kU2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCSIVChNFbmRTZXNzaW9uc1Jlc3BvbnNlIp0BCg1Mb2dpblJlc3BvbnNlEiMKBHVzZXIYASABKAsyFS51c2VyLnYxLlVzZXJSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YAiABKAkSFQoNcmVmcmVzaF90b2tlbhgDIAEoCRISCgp0b2tlbl90eXBlGAQgASgJEhIKCmV4cGlyZXNfaW4YBSABKAMSEgoKc2Vzc2lvbl9pZBgGIAEoCSIjChJWZXJpZnlUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkieAoTVmVyaWZ5VG9rZW5SZXNwb25zZRIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBHJvbGUYAyABKAkSEgoKZXhwaXJlc19hdBgEIAEoAxILCgNqdGkYBSABKAkSEgoKc2Vzc2lvbl9pZBgGIAEoCSIsChNSZWZyZXNoVG9rZW5SZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiPAoNTG9nb3V0UmVxdWVzdBIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCSIQCg5Mb2dvdXRSZXNwb25zZSInChNIYXNoUGFzc3dvcmRSZXF1ZXN0EhAKCHBhc3N3b3JkGAEgASgJIi0KFEhhc2hQYXNzd29yZFJlc3BvbnNlEhUKDXBhc3N3b3JkX2hhc2gYASABKAkyhQUKC0F1dGhTZXJ2aWNlEj8KCFJlZ2lzdGVyEhguYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaGS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USNgoFTG9naW4SFS5hdXRoLnYxLkxvZ2luUmVxdWVzdBoWLmF1dGgudjEuTG9naW5SZXNwb25zZRJICgtWZXJpZnlUb2tlbhIbLmF1dGgudjEuVmVyaWZ5VG9rZW5SZXF1ZXN0GhwuYXV0aC52MS5WZXJpZnlUb2tlblJlc3BvbnNlEkQKDFJlZnJlc2hUb2tlbhIcLmF1dGgudjEuUmVmcmVzaFRva2VuUmVxdWVzdBoWLmF1dGgudjEuTG9naW5SZXNwb25zZRI5CgZMb2dvdXQSFi5hdXRoLnYxLkxvZ291dFJlcXVlc3QaFy5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEksKDEhhc2hQYXNzd29yZBIcLmF1dGgudjEuSGFzaFBhc3N3b3JkUmVxdWVzdBodLmF1dGgudjEuSGFzaFBhc3N3b3JkUmVzcG9uc2USTgoNVXBkYXRlQWNjb3VudBIdLmF1dGgudjEuVXBkYXRlQWNjb3VudFJlcXVlc3QaHi5hdXRoLnYxLlVwZGF0ZUFjY291bnRSZXNwb25zZRJLCgxMaXN0U2Vzc2lvbnMSHC5hdXRoLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHS5hdXRoLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlEkgKC0VuZFNlc3Npb25zEhsuYXV0aC52MS5FbmRTZXNzaW9uc1JlcXVlc3QaHC5hdXRoLnYxLkVuZFNlc3Npb25zUmVzcG9uc2ViBnByb3RvMw", [file_user_v1_user]);
+  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEiQAoPUmVnaXN0ZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkioAEKEFJlZ2lzdGVyUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAxISCgpzZXNzaW9uX2lkGAYgASgJIi8KDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJ0CglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSEgoKdG9rZW5fdHlwZRgDIAEoCRISCgpleHBpcmVzX2luGAQgASgDEhIKCnNlc3Npb25faWQYBSABKAki7gEKFFVwZGF0ZUFjY291bnRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhIKBWVtYWlsGAMgASgJSAGIAQESEQoEcm9sZRgEIAEoCUgCiAEBEhUKCHBhc3N3b3JkGAUgASgJSAOIAQESHQoQY3VycmVudF9wYXNzd29yZBgGIAEoCUgEiAEBEhcKD2tlZXBfc2Vzc2lvbl9pZBgHIAEoCUIHCgVfbmFtZUIICgZfZW1haWxCBwoFX3JvbGVCCwoJX3Bhc3N3b3JkQhMKEV9jdXJyZW50X3Bhc3N3b3JkIp4BChVVcGRhdGVBY2NvdW50UmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEicKBnRva2VucxgCIAEoCzISLmF1dGgudjEuVG9rZW5QYWlySACIAQESGgoNcGVuZGluZ19lbWFpbBgDIAEoCUgBiAEBQgkKB190b2tlbnNCEAoOX3BlbmRpbmdfZW1haWwicAoHU2Vzc2lvbhIKCgJpZBgBIAEoCRISCgpjcmVhdGVkX2F0GAIgASgJEhQKDGxhc3RfdXNlZF9hdBgDIAEoCRISCgp1c2VyX2FnZW50GAQgASgJEgoKAmlwGAUgASgJEg8KB2N1cnJlbnQYBiABKAgiQgoTTGlzdFNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhoKEmN1cnJlbnRfc2Vzc2lvbl9pZBgCIAEoCSI6ChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIiCghzZXNzaW9ucxgBIAMoCzIQLmF1dGgudjEuU2Vzc2lvbiI5ChJFbmRTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJIhUKE0VuZFNlc3Npb25zUmVzcG9uc2UinQEKDUxvZ2luUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEhIKCnRva2VuX3R5cGUYBCABKAkSEgoKZXhwaXJlc19pbhgFIAEoAxISCgpzZXNzaW9uX2lkGAYgASgJIiMKElZlcmlmeVRva2VuUmVxdWVzdBINCgV0b2tlbhgBIAEoCSJ4ChNWZXJpZnlUb2tlblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSDAoEcm9sZRgDIAEoCRISCgpleHBpcmVzX2F0GAQgASgDEgsKA2p0aRgFIAEoCRISCgpzZXNzaW9uX2lkGAYgASgJIiwKE1JlZnJlc2hUb2tlblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSI8Cg1Mb2dvdXRSZXF1ZXN0EhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJIhAKDkxvZ291dFJlc3BvbnNlIicKE0hhc2hQYXNzd29yZFJlcXVlc3QSEAoIcGFzc3dvcmQYASABKAkiLQoUSGFzaFBhc3N3b3JkUmVzcG9uc2USFQoNcGFzc3dvcmRfaGFzaBgBIAEoCSIsChtSZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QSDQoFZW1haWwYASABKAkiHgocUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZSI3ChRSZXNldFBhc3N3b3JkUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSIXChVSZXNldFBhc3N3b3JkUmVzcG9uc2UiIwoSVmVyaWZ5RW1haWxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIjoKE1ZlcmlmeUVtYWlsUmVzcG9uc2USIwoEdXNlchgBIAEoCzIVLnVzZXIudjEuVXNlclJlc3BvbnNlIiwKGVJlc2VuZFZlcmlmaWNhdGlvblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSIcChpSZXNlbmRWZXJpZmljYXRpb25SZXNwb25zZTLjBwoLQXV0aFNlcnZpY2USPwoIUmVnaXN0ZXISGC5hdXRoLnYxLlJlZ2lzdGVyUmVxdWVzdBoZLmF1dGgudjEuUmVnaXN0ZXJSZXNwb25zZRI2CgVMb2dpbhIVLmF1dGgudjEuTG9naW5SZXF1ZXN0GhYuYXV0aC52MS5Mb2dpblJlc3BvbnNlEkgKC1ZlcmlmeVRva2VuEhsuYXV0aC52MS5WZXJpZnlUb2tlblJlcXVlc3QaHC5hdXRoLnYxLlZlcmlmeVRva2VuUmVzcG9uc2USRAoMUmVmcmVzaFRva2VuEhwuYXV0aC52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0GhYuYXV0aC52MS5Mb2dpblJlc3BvbnNlEjkKBkxvZ291dBIWLmF1dGgudjEuTG9nb3V0UmVxdWVzdBoXLmF1dGgudjEuTG9nb3V0UmVzcG9uc2USSwoMSGFzaFBhc3N3b3JkEhwuYXV0aC52MS5IYXNoUGFzc3dvcmRSZXF1ZXN0Gh0uYXV0aC52MS5IYXNoUGFzc3dvcmRSZXNwb25zZRJOCg1VcGRhdGVBY2NvdW50Eh0uYXV0aC52MS5VcGRhdGVBY2NvdW50UmVxdWVzdBoeLmF1dGgudjEuVXBkYXRlQWNjb3VudFJlc3BvbnNlEksKDExpc3RTZXNzaW9ucxIcLmF1dGgudjEuTGlzdFNlc3Npb25zUmVxdWVzdBodLmF1dGgudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USSAoLRW5kU2Vzc2lvbnMSGy5hdXRoLnYxLkVuZFNlc3Npb25zUmVxdWVzdBocLmF1dGgudjEuRW5kU2Vzc2lvbnNSZXNwb25zZRJjChRSZXF1ZXN0UGFzc3dvcmRSZXNldBIkLmF1dGgudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0GiUuYXV0aC52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlEk4KDVJlc2V0UGFzc3dvcmQSHS5hdXRoLnYxLlJlc2V0UGFzc3dvcmRSZXF1ZXN0Gh4uYXV0aC52MS5SZXNldFBhc3N3b3JkUmVzcG9uc2USSAoLVmVyaWZ5RW1haWwSGy5hdXRoLnYxLlZlcmlmeUVtYWlsUmVxdWVzdBocLmF1dGgudjEuVmVyaWZ5RW1haWxSZXNwb25zZRJdChJSZXNlbmRWZXJpZmljYXRpb24SIi5hdXRoLnYxLlJlc2VuZFZlcmlmaWNhdGlvblJlcXVlc3QaIy5hdXRoLnYxLlJlc2VuZFZlcmlmaWNhdGlvblJlc3BvbnNlYgZwcm90bzM", [file_user_v1_user]);
 
 /**
  * @generated from message auth.v1.RegisterRequest
@@ -220,6 +220,14 @@ export type UpdateAccountResponse = Message<"auth.v1.UpdateAccountResponse"> & {
    * @generated from field: optional auth.v1.TokenPair tokens = 2;
    */
   tokens?: TokenPair | undefined;
+
+  /**
+   * Set when a user changed their own email: the change waits for the link mailed to this address,
+   * and `user` still has the old one.
+   *
+   * @generated from field: optional string pending_email = 3;
+   */
+  pendingEmail?: string | undefined;
 };
 
 /**
@@ -547,6 +555,139 @@ export const HashPasswordResponseSchema: GenMessage<HashPasswordResponse> = /*@_
   messageDesc(file_auth_v1_auth, 18);
 
 /**
+ * @generated from message auth.v1.RequestPasswordResetRequest
+ */
+export type RequestPasswordResetRequest = Message<"auth.v1.RequestPasswordResetRequest"> & {
+  /**
+   * @generated from field: string email = 1;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message auth.v1.RequestPasswordResetRequest.
+ * Use `create(RequestPasswordResetRequestSchema)` to create a new message.
+ */
+export const RequestPasswordResetRequestSchema: GenMessage<RequestPasswordResetRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 19);
+
+/**
+ * @generated from message auth.v1.RequestPasswordResetResponse
+ */
+export type RequestPasswordResetResponse = Message<"auth.v1.RequestPasswordResetResponse"> & {
+};
+
+/**
+ * Describes the message auth.v1.RequestPasswordResetResponse.
+ * Use `create(RequestPasswordResetResponseSchema)` to create a new message.
+ */
+export const RequestPasswordResetResponseSchema: GenMessage<RequestPasswordResetResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 20);
+
+/**
+ * @generated from message auth.v1.ResetPasswordRequest
+ */
+export type ResetPasswordRequest = Message<"auth.v1.ResetPasswordRequest"> & {
+  /**
+   * The token from the reset link (never logged).
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * The new password, 8 to 128 characters.
+   *
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message auth.v1.ResetPasswordRequest.
+ * Use `create(ResetPasswordRequestSchema)` to create a new message.
+ */
+export const ResetPasswordRequestSchema: GenMessage<ResetPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 21);
+
+/**
+ * @generated from message auth.v1.ResetPasswordResponse
+ */
+export type ResetPasswordResponse = Message<"auth.v1.ResetPasswordResponse"> & {
+};
+
+/**
+ * Describes the message auth.v1.ResetPasswordResponse.
+ * Use `create(ResetPasswordResponseSchema)` to create a new message.
+ */
+export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 22);
+
+/**
+ * @generated from message auth.v1.VerifyEmailRequest
+ */
+export type VerifyEmailRequest = Message<"auth.v1.VerifyEmailRequest"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message auth.v1.VerifyEmailRequest.
+ * Use `create(VerifyEmailRequestSchema)` to create a new message.
+ */
+export const VerifyEmailRequestSchema: GenMessage<VerifyEmailRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 23);
+
+/**
+ * @generated from message auth.v1.VerifyEmailResponse
+ */
+export type VerifyEmailResponse = Message<"auth.v1.VerifyEmailResponse"> & {
+  /**
+   * @generated from field: user.v1.UserResponse user = 1;
+   */
+  user?: UserResponse | undefined;
+};
+
+/**
+ * Describes the message auth.v1.VerifyEmailResponse.
+ * Use `create(VerifyEmailResponseSchema)` to create a new message.
+ */
+export const VerifyEmailResponseSchema: GenMessage<VerifyEmailResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 24);
+
+/**
+ * @generated from message auth.v1.ResendVerificationRequest
+ */
+export type ResendVerificationRequest = Message<"auth.v1.ResendVerificationRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message auth.v1.ResendVerificationRequest.
+ * Use `create(ResendVerificationRequestSchema)` to create a new message.
+ */
+export const ResendVerificationRequestSchema: GenMessage<ResendVerificationRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 25);
+
+/**
+ * @generated from message auth.v1.ResendVerificationResponse
+ */
+export type ResendVerificationResponse = Message<"auth.v1.ResendVerificationResponse"> & {
+};
+
+/**
+ * Describes the message auth.v1.ResendVerificationResponse.
+ * Use `create(ResendVerificationResponseSchema)` to create a new message.
+ */
+export const ResendVerificationResponseSchema: GenMessage<ResendVerificationResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 26);
+
+/**
  * AuthService issues and checks credentials. Access tokens are HS256 JWTs that name their session
  * (`sid`); refresh tokens are opaque, rotated on every use, and stored only as hashes. A session is
  * one sign-in: its refresh-token family and every access token issued in it.
@@ -612,7 +753,9 @@ export const AuthService: GenService<{
   /**
    * UpdateAccount changes a user's profile, email, role or password (hashed here). A change of
    * email, role or password voids every access token issued before it; a password change also
-   * ends every session but keep_session_id, which gets a fresh token pair in the answer.
+   * ends every session but keep_session_id, which gets a fresh token pair in the answer. A user's
+   * own new email (keep_session_id set) is not applied: a confirmation link is mailed to it
+   * (pending_email), and VerifyEmail applies it.
    *
    * @generated from rpc auth.v1.AuthService.UpdateAccount
    */
@@ -640,6 +783,51 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof EndSessionsRequestSchema;
     output: typeof EndSessionsResponseSchema;
+  },
+  /**
+   * RequestPasswordReset queues a mail with a reset link to the address, if an active user has it,
+   * and answers at once either way (the lookup happens off the request path). Limited per email
+   * and per client address.
+   *
+   * @generated from rpc auth.v1.AuthService.RequestPasswordReset
+   */
+  requestPasswordReset: {
+    methodKind: "unary";
+    input: typeof RequestPasswordResetRequestSchema;
+    output: typeof RequestPasswordResetResponseSchema;
+  },
+  /**
+   * ResetPassword sets a new password with a token from a reset mail and ends every session of the
+   * user. A used, expired or unknown token answers one and the same INVALID_ARGUMENT (field token).
+   *
+   * @generated from rpc auth.v1.AuthService.ResetPassword
+   */
+  resetPassword: {
+    methodKind: "unary";
+    input: typeof ResetPasswordRequestSchema;
+    output: typeof ResetPasswordResponseSchema;
+  },
+  /**
+   * VerifyEmail confirms an address with a token from a verification or email-change mail; an
+   * email change takes effect here (and the old address is told). Bad tokens as in ResetPassword.
+   *
+   * @generated from rpc auth.v1.AuthService.VerifyEmail
+   */
+  verifyEmail: {
+    methodKind: "unary";
+    input: typeof VerifyEmailRequestSchema;
+    output: typeof VerifyEmailResponseSchema;
+  },
+  /**
+   * ResendVerification queues a new verification mail for a signed-in user (the gateway names the
+   * user). Limited per email and per client address; FAILED_PRECONDITION when already verified.
+   *
+   * @generated from rpc auth.v1.AuthService.ResendVerification
+   */
+  resendVerification: {
+    methodKind: "unary";
+    input: typeof ResendVerificationRequestSchema;
+    output: typeof ResendVerificationResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_auth_v1_auth, 0);
