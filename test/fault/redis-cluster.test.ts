@@ -1,7 +1,8 @@
 // The binaries on a real 3-master Redis Cluster (REDIS_CLUSTER_NODES), in combined serve and in split
 // mode: the whole client journey and exact rate limits, keys spread over more than one master; one
 // master stopped fails closed (429/503 with Retry-After, no 500, no hang), and once it is back both
-// heal without a restart.
+// heal without a restart. The mail queue (BullMQ) and the one-time tokens work there too: a
+// registration's verification mail reaches a real SMTP server (aiosmtpd) and its link works once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Cluster } from "ioredis";
 import { baseEnv, cleanup, dataDir, REDIS_KEY_PREFIX, run, startBinary, type Binary } from "../binaries.ts";
@@ -10,6 +11,7 @@ import { clusterSkipReason, type RedisCluster, startRedisCluster } from "../redi
 import { bodyOf, jsonInit, PASSWORD, type Session, uniqueEmail } from "../stack.ts";
 import { within } from "../wait.ts";
 import { health } from "./probes.ts";
+import { aiosmtpdPython, type SmtpServer, startSmtpServer, tokenOf } from "../smtp-server.ts";
 import { expectExactLimit, expectFailsClosed, journey, send } from "./journey.ts";
 
 if (clusterSkipReason) console.log(`[fault: redis cluster] skipped: ${clusterSkipReason}`);
@@ -20,6 +22,7 @@ describe.skipIf(!!clusterSkipReason)("the binaries on a 3-master Redis Cluster",
   let combined: Binary;
   let gateway: Binary;
   let redisEnv: Record<string, string>;
+  let smtp: SmtpServer | undefined;
   const modes = () =>
     [
       ["combined serve", combined.url],
@@ -35,18 +38,24 @@ describe.skipIf(!!clusterSkipReason)("the binaries on a 3-master Redis Cluster",
   };
 
   beforeAll(async () => {
-    [cluster, db] = await Promise.all([startRedisCluster(3), createTestDatabase("fault_cluster")]);
+    [cluster, db, smtp] = await Promise.all([
+      startRedisCluster(3),
+      createTestDatabase("fault_cluster"),
+      aiosmtpdPython ? startSmtpServer() : undefined,
+    ]);
     redisEnv = { REDIS_CLUSTER_NODES: cluster.nodes.join(",") };
     const limits = { TRUSTED_PROXIES: "127.0.0.1/32", RATE_LIMIT_REQUESTS: "3", RATE_LIMIT_AUTH_REQUESTS: "3" };
-    combined = await startBinary("combined", { DATABASE_URL: db.url, ...redisEnv, ...limits });
+    const mail = { SMTP_URL: smtp?.url, PUBLIC_BASE_URL: "https://app.example.com" };
+    combined = await startBinary("combined", { DATABASE_URL: db.url, ...redisEnv, ...limits, ...mail });
     const user = await startBinary("user", { DATABASE_URL: db.url, ...redisEnv });
-    const auth = await startBinary("auth", { ...redisEnv, USER_SERVICE_URL: user.url });
+    const auth = await startBinary("auth", { ...redisEnv, USER_SERVICE_URL: user.url, ...mail });
     gateway = await startBinary("gateway", { ...redisEnv, ...limits, AUTH_SERVICE_URL: auth.url, USER_SERVICE_URL: user.url });
   }, 60_000);
 
   afterAll(async () => {
     await cleanup();
     await cluster?.close();
+    await smtp?.close();
     await db?.drop();
   });
 
@@ -57,6 +66,26 @@ describe.skipIf(!!clusterSkipReason)("the binaries on a 3-master Redis Cluster",
   test("register, login, /users/me, refresh, logout and revocation, admin list: in combined serve and split mode", async () => {
     for (const [, base] of modes()) await journey(base, promote);
   }, 60_000);
+
+  test.skipIf(!aiosmtpdPython)(
+    "a registration's verification mail goes through the queue on the cluster; its link verifies the address once",
+    async () => {
+      for (const [name, base] of modes()) {
+        const email = uniqueEmail("cluster-mail");
+        const registered = await send(base, "/auth/register", jsonInit("POST", { email, password: PASSWORD, name: "Mail" }));
+        expect(registered.status).toBe(201);
+        const mail = await smtp!.waitFor((m) => m.to === email && /Confirm your email address/.test(m.subject), 20_000);
+        const token = tokenOf(mail);
+        expect(token).toBeDefined();
+        const verified = await send(base, "/auth/email/verify", jsonInit("POST", { token }));
+        expect({ name, status: verified.status }).toEqual({ name, status: 200 });
+        expect((await bodyOf<{ email_verified_at?: string }>(verified)).email_verified_at).toBeString();
+        const again = await send(base, "/auth/email/verify", jsonInit("POST", { token }));
+        expect({ name, status: again.status }).toEqual({ name, status: 422 });
+      }
+    },
+    60_000,
+  );
 
   test("rate limits are exact: the 4th of 3 allowed is a 429", async () => {
     for (const [, base] of modes()) {

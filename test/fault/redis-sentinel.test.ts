@@ -1,7 +1,8 @@
 // `combined serve` on a Sentinel-managed Redis (REDIS_SENTINELS + REDIS_SENTINEL_NAME): a master, a
 // replica and a sentinel from Debian's redis-server. The master killed by its pid: requests fail
 // closed (429/503 with Retry-After, no 500, no hang) until the sentinel promotes the replica, then
-// succeed again without a restart of the binary.
+// succeed again without a restart of the binary. Mail (the BullMQ queue) follows the failover too:
+// a verification mail asked for after the promotion reaches a real SMTP server (aiosmtpd).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { baseEnv, cleanup, dataDir, run, startBinary, type Binary } from "../binaries.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
@@ -10,6 +11,7 @@ import { bodyOf, jsonInit, PASSWORD, type Session, uniqueEmail } from "../stack.
 import { within } from "../wait.ts";
 import { expectFailsClosed, journey, send } from "./journey.ts";
 import { health } from "./probes.ts";
+import { aiosmtpdPython, type SmtpServer, startSmtpServer, tokenOf } from "../smtp-server.ts";
 
 if (clusterSkipReason) console.log(`[fault: redis sentinel] skipped: ${clusterSkipReason}`);
 
@@ -17,20 +19,33 @@ describe.skipIf(!!clusterSkipReason)("combined serve behind Redis Sentinel", () 
   let sentinels: RedisSentinels;
   let db: TestDatabase;
   let app: Binary;
+  let smtp: SmtpServer | undefined;
+  const mailed = async (email: string) => {
+    const mail = await smtp!.waitFor((m) => m.to === email && /Confirm your email address/.test(m.subject), 30_000);
+    const verified = await send(app.url, "/auth/email/verify", jsonInit("POST", { token: tokenOf(mail) }));
+    expect(verified.status).toBe(200);
+  };
 
   beforeAll(async () => {
-    [sentinels, db] = await Promise.all([startRedisSentinels(1), createTestDatabase("fault_sentinel")]);
+    [sentinels, db, smtp] = await Promise.all([
+      startRedisSentinels(1),
+      createTestDatabase("fault_sentinel"),
+      aiosmtpdPython ? startSmtpServer() : undefined,
+    ]);
     app = await startBinary("combined", {
       DATABASE_URL: db.url,
       REDIS_SENTINELS: sentinels.sentinels.join(","),
       REDIS_SENTINEL_NAME: sentinels.name,
       TRUSTED_PROXIES: "127.0.0.1/32",
+      SMTP_URL: smtp?.url,
+      PUBLIC_BASE_URL: "https://app.example.com",
     });
   }, 60_000);
 
   afterAll(async () => {
     await cleanup();
     await sentinels?.close();
+    await smtp?.close();
     await db?.drop();
   });
 
@@ -43,6 +58,17 @@ describe.skipIf(!!clusterSkipReason)("combined serve behind Redis Sentinel", () 
       );
     });
   }, 30_000);
+
+  test.skipIf(!aiosmtpdPython)(
+    "a registration's verification mail goes through the queue on the sentinels' master",
+    async () => {
+      const email = uniqueEmail("sentinel-mail");
+      const registered = await send(app.url, "/auth/register", jsonInit("POST", { email, password: PASSWORD, name: "Mail" }));
+      expect(registered.status).toBe(201);
+      await mailed(email);
+    },
+    45_000,
+  );
 
   test("the master killed: fail closed while there is none, then the promoted replica serves, no restart", async () => {
     const email = uniqueEmail("failover");
@@ -65,6 +91,13 @@ describe.skipIf(!!clusterSkipReason)("combined serve behind Redis Sentinel", () 
     expect(login.status).toBe(200);
     const me = await send(app.url, "/users/me", { headers: { authorization: `Bearer ${(await bodyOf<Session>(login)).access_token}` } });
     expect(me.status).toBe(200);
+    if (aiosmtpdPython) {
+      // The queue's worker and producer follow the failover: a mail asked for now is sent.
+      const other = uniqueEmail("failover-mail");
+      const registered = await send(app.url, "/auth/register", jsonInit("POST", { email: other, password: PASSWORD, name: "After" }));
+      expect(registered.status).toBe(201);
+      await mailed(other);
+    }
     expect(app.output()).not.toContain('"status":500');
   }, 90_000);
 });
