@@ -16,8 +16,9 @@ if (existsSync(envFile)) {
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ||= fromHere("prisma/engine/schema-engine");
 
 // `generate`, `validate` and `format` need no database; the rest should say what is missing in our terms
-// rather than Prisma's ("datasource.url property is required").
-const url = process.env.DATABASE_URL || undefined;
+// rather than Prisma's ("datasource.url property is required"). The CLI needs a session of its own
+// (advisory lock, prepared statements): DIRECT_DATABASE_URL when DATABASE_URL is a transaction-mode pooler.
+const url = process.env.DIRECT_DATABASE_URL || process.env.DATABASE_URL || undefined;
 const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
 if (!url && (command === "migrate" || command === "db" || command === "studio")) {
   throw new Error("DATABASE_URL is not set. Set it (or put it in .env), e.g. DATABASE_URL=postgresql://postgres@127.0.0.1:5432/app");

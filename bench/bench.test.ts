@@ -2,7 +2,9 @@
 // the table and every target with a verdict. No timing is asserted (that is what a miss is for).
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { SCENARIOS, TARGETS } from "./report.ts";
+import { OPTIONAL_SCENARIOS, SCENARIOS, TARGETS } from "./report.ts";
+import { testRedisUrl } from "../test/backends.ts";
+import { clusterSkipReason } from "../test/redis-cluster.ts";
 
 test("bench --quick prints the table with every scenario and a verdict for every target", async () => {
   const proc = Bun.spawn([process.execPath, "bench/run.ts", "--quick"], {
@@ -27,6 +29,11 @@ test("bench --quick prints the table with every scenario and a verdict for every
     TARGETS.tracingOff,
   ]) {
     expect(stdout).toMatch(new RegExp(`^\\| ${RegExp.escape(label)} \\| .+ \\| (PASS|MISS) \\|$`, "m"));
+  }
+  // The cluster row needs redis-server and redis-cli (and a single-node Redis to compare with).
+  if (!clusterSkipReason && testRedisUrl()) {
+    expect(stdout).toMatch(new RegExp(`^\\| ${RegExp.escape(OPTIONAL_SCENARIOS.meCluster)} \\| [\\d,]+ \\| [\\d.]+×`, "m"));
+    expect(stdout).toMatch(new RegExp(`^\\| ${RegExp.escape(TARGETS.cluster)} \\| .+ \\| info \\|$`, "m"));
   }
   for (const label of [TARGETS.hop, TARGETS.hopCpu, TARGETS.tracingOn])
     expect(stdout).toMatch(new RegExp(`^\\| ${RegExp.escape(label)} \\| .+ \\| info \\|$`, "m"));

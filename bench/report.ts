@@ -18,6 +18,11 @@ export const SCENARIOS = {
   hopConnect: "GetUser · Connect hop to the user service (client + service)",
 } as const;
 
+/** OPTIONAL_SCENARIOS are rows measured only when their servers can run here (a printed reason otherwise). */
+export const OPTIONAL_SCENARIOS = {
+  meCluster: "GET /users/me · combined on a 3-master Redis Cluster",
+} as const;
+
 /** TARGETS are the comparisons printed under the table. */
 export const TARGETS = {
   combined: "GET /users/me combined ÷ bare (req/s)",
@@ -31,6 +36,7 @@ export const TARGETS = {
   hopAdded: "GetUser: CPU the hop adds per call (client + service − in-process)",
   tracingOff: "tracing off: CPU the instrumentation's checks add per GET /users/me (target: 2 % of its CPU)",
   tracingOn: "tracing on: CPU per GET /users/me ÷ tracing off",
+  cluster: "GET /users/me on a 3-master Redis Cluster ÷ on one node (req/s)",
 } as const;
 
 export type Row = { label: string; result: LoadResult; rssBytes: number; cpuUsPerRequest: number };

@@ -10,7 +10,8 @@ import { createBenchBackends } from "./backends.ts";
 import { pickLoadTool, type LoadSpec } from "./load.ts";
 import { cpuSeconds, freePorts, httpOk, pinning, rssBytes, spawn, stopAll, waitFor, type Proc } from "./processes.ts";
 import { parseResult, type LoadResult } from "./result.ts";
-import { rps, SCENARIOS, table, targets, TARGETS, type Row } from "./report.ts";
+import { OPTIONAL_SCENARIOS, rps, SCENARIOS, table, targets, TARGETS, type Row } from "./report.ts";
+import { clusterSkipReason, startRedisCluster } from "../test/redis-cluster.ts";
 import { tracingOffNsPerRequest } from "./tracing-off.ts";
 
 const quick = process.argv.includes("--quick");
@@ -188,6 +189,34 @@ try {
     sink.stop(true);
   }
 
+  // 2c. The same combined /users/me on a throwaway 3-master Redis Cluster (Debian's redis-server, not
+  // pinned, like the single node): the rate-limit hit and the user's keys are two commands there.
+  if (clusterSkipReason || !env.REDIS_URL) {
+    console.error(`[bench] ${OPTIONAL_SCENARIOS.meCluster}: skipped, ${clusterSkipReason ?? "no single-node Redis to compare with"}`);
+  } else {
+    const cluster = await startRedisCluster(3);
+    try {
+      const [gw, auth, user] = freePorts(3) as [number, number, number];
+      const base = `http://127.0.0.1:${gw}`;
+      const { REDIS_URL: _single, ...rest } = env;
+      const onCluster = spawn(
+        "combined-cluster",
+        ["combined/main.ts", "serve", "--gateway-port", String(gw), "--auth-port", String(auth), "--user-port", String(user)],
+        { env: { ...rest, REDIS_CLUSTER_NODES: cluster.nodes.join(",") }, pin: pin.server, logFile: join(dir, "cluster.log") },
+      );
+      await waitFor("combined serve (cluster)", httpOk(`${base}/health/live`), [onCluster], 60_000);
+      const reg = await fetch(`${base}/auth/register`, json("POST", { email: `cluster-${email}`, password: PASSWORD, name: "Bench" }));
+      if (reg.status !== 201) throw new Error(`register answered ${reg.status}: ${await reg.text()}`);
+      const { access_token } = (await reg.json()) as { access_token: string };
+      const me = { url: `${base}/users/me`, headers: { authorization: `Bearer ${access_token}` } };
+      if (!(await fetch(me.url, { headers: me.headers })).ok) throw new Error("GET /users/me (cluster) failed");
+      await measureLoad(OPTIONAL_SCENARIOS.meCluster, () => [onCluster.pid], { ...me, connections: CONNECTIONS });
+      await onCluster.stop();
+    } finally {
+      await cluster.close();
+    }
+  }
+
   // 3. The raw password check, on the server's core, as many at once as the auth service allows.
   {
     const verify = loop(["bench/verify-loop.ts", String(SECONDS)], pin.server);
@@ -304,6 +333,9 @@ ${targets([
     goal: { op: "<=", value: 0.02 * get(SCENARIOS.meCombined).cpuUsPerRequest * 1000 },
   },
   { label: TARGETS.tracingOn, value: get(SCENARIOS.meTraced).cpuUsPerRequest / get(SCENARIOS.meCombined).cpuUsPerRequest },
+  ...(rows.has(OPTIONAL_SCENARIOS.meCluster)
+    ? [{ label: TARGETS.cluster, value: rps(get(OPTIONAL_SCENARIOS.meCluster).result) / rps(get(SCENARIOS.meCombined).result) }]
+    : []),
   {
     label: TARGETS.hopAdded,
     value: get(SCENARIOS.hopConnect).cpuUsPerRequest - get(SCENARIOS.hopInProcess).cpuUsPerRequest,

@@ -8,12 +8,12 @@ import { authEnvSchema, loadAuthEnv } from "../services/auth/env.ts";
 import { startAuthService } from "../services/auth/service.ts";
 import { storeFromEnv } from "../lib/redis/index.ts";
 import { parseFlags, portFlag } from "../lib/cli.ts";
-import { parseEnv, tokenLifetimes } from "../lib/config/config.ts";
+import { parseEnv, redisChecks, tokenLifetimes } from "../lib/config/config.ts";
 import { MAIL_REQUIRED_IN_PRODUCTION } from "../lib/mail/env.ts";
 import { CREDENTIAL_VARIABLES } from "../lib/config/credentials.ts";
 import { createAccessTokens } from "../lib/tokens/tokens.ts";
 import { openDatabase } from "../lib/db/database.ts";
-import { pgliteDir } from "../lib/db/env.ts";
+import { databaseOptions } from "../lib/db/env.ts";
 import { createLogger } from "../lib/log.ts";
 import { onShutdown } from "../lib/shutdown/shutdown.ts";
 import { startTracing } from "../lib/tracing/tracing.ts";
@@ -30,13 +30,8 @@ export function loadCombinedEnv() {
   const { SERVICE_HOST } = parseEnv(
     z.object({ ...userEnvSchema.shape, ...authEnvSchema.shape, ...gatewayEnvSchema.shape, SERVICE_HOST: z.string().default("127.0.0.1") }),
     {
-      requiredInProduction: [
-        "DATABASE_URL",
-        "REDIS_URL",
-        "JWT_SECRET",
-        ...Object.values(CREDENTIAL_VARIABLES),
-        ...MAIL_REQUIRED_IN_PRODUCTION,
-      ],
+      requiredInProduction: ["DATABASE_URL", "JWT_SECRET", ...Object.values(CREDENTIAL_VARIABLES), ...MAIL_REQUIRED_IN_PRODUCTION],
+      checks: [redisChecks],
     },
   );
   const userEnv = loadUserEnv();
@@ -62,7 +57,7 @@ export async function serve(args: string[]): Promise<void> {
   };
   const tracing = startTracing("combined", gatewayEnv);
   const log = createLogger({ service: "combined" });
-  const db = await openDatabase({ url: userEnv.DATABASE_URL, pgliteDir: pgliteDir(userEnv.DATA_DIR) });
+  const db = await openDatabase(databaseOptions(userEnv));
   const store = storeFromEnv(userEnv);
   const closers: (() => Promise<void>)[] = [];
   onShutdown(async () => {

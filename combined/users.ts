@@ -5,10 +5,10 @@ import { z } from "zod";
 import { createPasswords } from "../services/auth/passwords.ts";
 import { parseFlags, UsageError } from "../lib/cli.ts";
 import { storeFromEnv } from "../lib/redis/index.ts";
-import { parseEnv, redisEnv, tokenLifetimeEnv, tokenLifetimes } from "../lib/config/config.ts";
+import { parseEnv, redisChecks, redisEnv, tokenLifetimeEnv, tokenLifetimes } from "../lib/config/config.ts";
 import { createRevocations } from "../lib/tokens/revocation.ts";
 import { openDatabase } from "../lib/db/database.ts";
-import { databaseEnv, pgliteDir } from "../lib/db/env.ts";
+import { databaseEnv, databaseOptions } from "../lib/db/env.ts";
 import { migrateUp } from "../lib/db/migrate.ts";
 import { createLogger } from "../lib/log.ts";
 import { check, email, name, password } from "../lib/validation.ts";
@@ -39,8 +39,8 @@ const usersEnv = z.object({ ...databaseEnv, ...redisEnv, ...tokenLifetimeEnv });
 
 /** withUsers opens the user service's database and store for fn, applying pending migrations first. */
 async function withUsers<T>(fn: (users: UserDeps) => Promise<T>): Promise<T> {
-  const env = parseEnv(usersEnv, { requiredInProduction: ["DATABASE_URL"] });
-  const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
+  const env = parseEnv(usersEnv, { requiredInProduction: ["DATABASE_URL"], checks: [redisChecks] });
+  const db = await openDatabase(databaseOptions(env));
   // Without REDIS_URL this is an empty in-process store. With it, Redis being down costs only the
   // cache clearing, which the user service logs as a warning (the entry expires within an hour).
   const cache = storeFromEnv(env, { onError: () => {} });

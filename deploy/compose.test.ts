@@ -1,9 +1,10 @@
 // Validates docker-compose.yml and docker-compose.dev.yml with `docker-compose config` (no Docker
 // engine needed), then checks the resolved files for what the deployment relies on.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { entries, imageEnv } from "./k8s-render.ts";
 
 const root = join(import.meta.dir, "..");
 const compose = Bun.which("docker-compose");
@@ -36,16 +37,21 @@ type Service = {
   profiles?: string[];
 };
 
-function config(file: string, env: Record<string, string> = {}) {
-  const result = Bun.spawnSync([compose!, "--env-file", emptyEnvFile, "-f", join(root, file), "config"], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: scratch, ...env },
-  });
+function config(file: string, env: Record<string, string> = {}, profiles: string[] = []) {
+  const result = Bun.spawnSync(
+    [compose!, "--env-file", emptyEnvFile, "-f", join(root, file), ...profiles.flatMap((p) => ["--profile", p]), "config"],
+    {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: scratch, ...env },
+    },
+  );
   const stdout = result.stdout.toString();
   return {
     exitCode: result.exitCode,
     stderr: result.stderr.toString(),
+    /** all is every service, the profiles' included (docker-compose 1.x's `config` lists them all). */
+    all: () => (Bun.YAML.parse(stdout) as { services: Record<string, Service> }).services,
     // What a plain `up` starts: docker-compose 1.x's `config` lists every profile's services too
-    // (deploy/observability.test.ts checks the `observability` profile).
+    // (deploy/observability.test.ts checks the `observability` profile, this file `redis-cluster`).
     services: () =>
       Object.fromEntries(
         Object.entries((Bun.YAML.parse(stdout) as { services: Record<string, Service> }).services).filter(
@@ -69,6 +75,32 @@ const portsOf = (service: Service) =>
     const parts = port.replace(/\/tcp$/, "").split(":");
     return { host: parts.length === 3 ? parts[0] : "", target: Number(parts.at(-1)) };
   });
+
+// Every binary that opens Redis gets one target: the `redis` service unless another is chosen.
+const REDIS_DEFAULTS = {
+  REDIS_URL: "redis://redis:6379",
+  REDIS_CLUSTER_NODES: "",
+  REDIS_SENTINELS: "",
+  REDIS_SENTINEL_NAME: "",
+  REDIS_PASSWORD: "",
+  REDIS_SENTINEL_PASSWORD: "",
+  REDIS_KEY_PREFIX: "",
+};
+const CLUSTER_NODES = ["redis-node-0", "redis-node-1", "redis-node-2"];
+const CLUSTER = { REDIS_URL: "", REDIS_CLUSTER_NODES: CLUSTER_NODES.map((node) => `${node}:6379`).join(",") };
+
+/** configCheck runs a binary's `config check` on the environment compose gives its service in the image. */
+async function configCheck(service: Service) {
+  const environment = Object.fromEntries(Object.entries(service.environment ?? {}).map(([name, value]) => [name, String(value)]));
+  const proc = Bun.spawn([process.execPath, entries[service.command![0]!]!, "config", "check"], {
+    cwd: root,
+    env: { ...imageEnv, ...environment },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { exitCode, output: `${stdout}${stderr}`.trim() };
+}
 
 const conditions = (service: Service) =>
   Object.fromEntries(Object.entries(service.depends_on ?? {}).map(([name, { condition }]) => [name, condition]));
@@ -148,8 +180,11 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
     expect(services.gateway!.environment).not.toHaveProperty("SMTP_URL");
     expect(services["user-service"]!.environment).not.toHaveProperty("SMTP_URL");
     const databaseUrl = `postgresql://app:${SECRETS.POSTGRES_PASSWORD}@postgres:5432/app`;
+    for (const name of ["gateway", "auth-service", "user-service"]) expect(services[name]!.environment).toMatchObject(REDIS_DEFAULTS);
     expect(services["user-service"]!.environment).toMatchObject({
       DATABASE_URL: databaseUrl,
+      DIRECT_DATABASE_URL: "",
+      DATABASE_POOL_SIZE: "10",
       GATEWAY_TOKEN: SECRETS.GATEWAY_TOKEN,
       AUTH_SERVICE_TOKEN: SECRETS.AUTH_SERVICE_TOKEN,
       OPERATOR_TOKEN: SECRETS.OPERATOR_TOKEN,
@@ -158,8 +193,39 @@ describe.skipIf(!compose)("docker-compose.yml (production)", () => {
     expect(services.gateway!.environment).not.toHaveProperty("AUTH_SERVICE_TOKEN");
     expect(services.gateway!.environment).not.toHaveProperty("OPERATOR_TOKEN");
     expect(services["auth-service"]!.environment).not.toHaveProperty("AUTH_SERVICE_TOKEN_PREVIOUS");
-    expect(services.migrate!.environment).toEqual({ DATABASE_URL: databaseUrl });
+    expect(services.migrate!.environment).toEqual({ DATABASE_URL: databaseUrl, DIRECT_DATABASE_URL: "" });
+    for (const name of ["gateway", "auth-service", "migrate"]) {
+      expect(services[name]!.environment).not.toHaveProperty("DATABASE_POOL_SIZE");
+      if (name !== "migrate") expect(services[name]!.environment).not.toHaveProperty("DIRECT_DATABASE_URL");
+    }
   });
+
+  test("DIRECT_DATABASE_URL (migrations past a pooler) and DATABASE_POOL_SIZE reach the migration and the user service", () => {
+    const direct = "postgresql://app:direct@postgres:5432/app";
+    const services = config("docker-compose.yml", { ...SECRETS, DIRECT_DATABASE_URL: direct, DATABASE_POOL_SIZE: "25" }).services();
+    expect(services.migrate!.environment?.DIRECT_DATABASE_URL).toBe(direct);
+    expect(services["user-service"]!.environment).toMatchObject({ DIRECT_DATABASE_URL: direct, DATABASE_POOL_SIZE: "25" });
+  });
+
+  test("each binary's `config check` accepts its environment: the `redis` service, or a Redis Cluster in its place; never both", async () => {
+    const binaries = ["gateway", "auth-service", "user-service"];
+    const checks = (env: Record<string, string>) => {
+      const services = config("docker-compose.yml", { ...SECRETS, ...env }).services();
+      return Promise.all(binaries.map((name) => configCheck(services[name]!)));
+    };
+    const ok = binaries.map(() => ({ exitCode: 0, output: "configuration OK" }));
+    expect(await checks({})).toEqual(ok);
+    const cluster = config("docker-compose.yml", { ...SECRETS, ...CLUSTER }).services();
+    for (const name of binaries) expect(cluster[name]!.environment).toMatchObject({ ...REDIS_DEFAULTS, ...CLUSTER });
+    expect(await checks(CLUSTER)).toEqual(ok);
+    const sentinels = { REDIS_URL: "", REDIS_SENTINELS: "sentinel-0:26379,sentinel-1:26379", REDIS_SENTINEL_NAME: "mymaster" };
+    expect(await checks(sentinels)).toEqual(ok);
+    // REDIS_URL left at its default beside the cluster: every binary refuses, naming the rule.
+    for (const result of await checks({ REDIS_CLUSTER_NODES: CLUSTER.REDIS_CLUSTER_NODES })) {
+      expect(result.exitCode).toBe(2);
+      expect(result.output).toContain("set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS");
+    }
+  }, 60_000);
 });
 
 test.skipIf(!compose)("every binary that opens Redis gets the same REDIS_KEY_PREFIX, empty unless set", () => {
@@ -199,9 +265,12 @@ describe.skipIf(!compose)("docker-compose.dev.yml (development)", () => {
     ]);
     expect(combined.environment).toMatchObject({
       DATABASE_URL: "postgresql://app:app@postgres:5432/app",
-      REDIS_URL: "redis://redis:6379",
+      DIRECT_DATABASE_URL: "",
+      DATABASE_POOL_SIZE: "10",
+      ...REDIS_DEFAULTS,
       SMTP_URL: "smtp://mailpit:1025",
     });
+    expect(config("docker-compose.dev.yml", CLUSTER).services().combined!.environment).toMatchObject({ ...REDIS_DEFAULTS, ...CLUSTER });
     expect(conditions(combined)).toEqual({ postgres: "service_healthy", redis: "service_healthy" });
     expect(combined.healthcheck?.test).toContain("http://127.0.0.1:3000/health");
   });
@@ -212,4 +281,50 @@ describe.skipIf(!compose)("docker-compose.dev.yml (development)", () => {
     expect(portsOf(dev.mailpit!)).toEqual([{ host: "127.0.0.1", target: 8025 }]);
     expect(dev.mailpit!.healthcheck?.test).toBeDefined();
   });
+});
+
+describe.skipIf(!compose)("the redis-cluster profile", () => {
+  for (const [file, env] of [
+    ["docker-compose.yml", SECRETS],
+    ["docker-compose.dev.yml", {}],
+  ] as const) {
+    test(`${file}: three cluster nodes announcing their service names, joined once by redis-cluster-init, only with the profile`, () => {
+      const result = config(file, env, ["redis-cluster"]);
+      expect(result.stderr).toBe("");
+      expect(result.exitCode).toBe(0);
+      const profiled = Object.entries(result.all()).filter(([, service]) => service.profiles?.includes("redis-cluster"));
+      expect(profiled.map(([name]) => name).sort()).toEqual(["redis-cluster-init", ...CLUSTER_NODES]);
+      for (const [name, service] of profiled) {
+        expect(service.profiles).toEqual(["redis-cluster"]);
+        expect(service.ports ?? []).toEqual([]); // the nodes are for the binaries only
+        if (name === "redis-cluster-init") continue;
+        const flag = (option: string) => service.command![service.command!.indexOf(option) + 1];
+        expect(service.command?.[0]).toBe("redis-server");
+        expect([flag("--cluster-enabled"), flag("--cluster-announce-hostname"), flag("--cluster-preferred-endpoint-type")]).toEqual([
+          "yes",
+          name,
+          "hostname",
+        ]);
+        expect(service.healthcheck?.test).toEqual(["CMD", "redis-cli", "ping"]);
+      }
+      const init = result.all()["redis-cluster-init"]!;
+      // Idempotent: a cluster that already answers is left alone.
+      expect(init.command?.join(" ")).toContain("cluster_state:ok ||");
+      expect(init.command?.join(" ")).toContain(`--cluster create ${CLUSTER_NODES.map((n) => `${n}:6379`).join(" ")} --cluster-replicas 0`);
+      expect(conditions(init)).toEqual(Object.fromEntries(CLUSTER_NODES.map((n) => [n, "service_healthy"])));
+      // The seeds the file's header tells the operator to set are these nodes.
+      expect(readFileSync(join(root, file), "utf8")).toContain(`REDIS_URL= REDIS_CLUSTER_NODES=${CLUSTER.REDIS_CLUSTER_NODES}`);
+    });
+
+    test(`${file}: every optional service is in exactly one known profile`, () => {
+      const services = config(file, env, ["redis-cluster", "observability"]).all();
+      for (const [name, service] of Object.entries(services)) {
+        if (!service.profiles?.length) continue;
+        expect({ name, profiles: service.profiles }).toEqual({
+          name,
+          profiles: [CLUSTER_NODES.includes(name) || name === "redis-cluster-init" ? "redis-cluster" : "observability"],
+        });
+      }
+    });
+  }
 });

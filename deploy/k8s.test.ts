@@ -36,7 +36,7 @@ const BINARIES = {
   gateway: {
     command: ["gateway", "serve", "--port", "3000"],
     reads: Object.keys(gatewayEnvSchema.shape),
-    secrets: ["GATEWAY_TOKEN", "JWT_SECRET", "METRICS_TOKEN", "REDIS_URL"],
+    secrets: ["GATEWAY_TOKEN", "JWT_SECRET", "METRICS_TOKEN", "REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD", "REDIS_URL"],
   },
   "auth-service": {
     command: ["auth-service", "serve", "--port", "50051"],
@@ -49,6 +49,8 @@ const BINARIES = {
       "METRICS_TOKEN",
       "OPERATOR_TOKEN",
       "OPERATOR_TOKEN_PREVIOUS",
+      "REDIS_PASSWORD",
+      "REDIS_SENTINEL_PASSWORD",
       "REDIS_URL",
       "SMTP_URL",
     ],
@@ -60,15 +62,22 @@ const BINARIES = {
       "AUTH_SERVICE_TOKEN",
       "AUTH_SERVICE_TOKEN_PREVIOUS",
       "DATABASE_URL",
+      "DIRECT_DATABASE_URL",
       "GATEWAY_TOKEN",
       "GATEWAY_TOKEN_PREVIOUS",
       "METRICS_TOKEN",
       "OPERATOR_TOKEN",
       "OPERATOR_TOKEN_PREVIOUS",
+      "REDIS_PASSWORD",
+      "REDIS_SENTINEL_PASSWORD",
       "REDIS_URL",
     ],
   },
-  migrate: { command: ["user-service", "migrate", "up"], reads: Object.keys(databaseEnv), secrets: ["DATABASE_URL"] },
+  migrate: {
+    command: ["user-service", "migrate", "up"],
+    reads: Object.keys(databaseEnv),
+    secrets: ["DATABASE_URL", "DIRECT_DATABASE_URL"],
+  },
 } as const;
 
 const binaryOf = (command: string[] | undefined) => Object.entries(BINARIES).find(([, b]) => b.command.join(" ") === command?.join(" "));
@@ -95,10 +104,13 @@ const EXPECTED_GRAPH = [
   "gateway → auth-service:50061/TCP",
   "gateway → user-service:50062/TCP",
   "gateway → redis:6379/TCP",
+  "gateway → redis:26379/TCP",
   "auth-service → user-service:50062/TCP",
   "auth-service → redis:6379/TCP",
+  "auth-service → redis:26379/TCP",
   "user-service → postgresql:5432/TCP",
   "user-service → redis:6379/TCP",
+  "user-service → redis:26379/TCP",
   ...DNS,
   ...SMTP,
 ].sort();
@@ -420,6 +432,62 @@ describe.skipIf(!kubectl)("planted mistakes", () => {
     const result = Bun.spawnSync([process.execPath, entries.gateway!, "config", "check"], { cwd: ROOT, env });
     expect(result.exitCode).toBe(2);
     expect(result.stderr.toString()).toContain("GATEWAY_TOKEN: is required when NODE_ENV=production");
+  });
+
+  // A Redis Cluster or Sentinel in place of REDIS_URL: the ConfigMap names the nodes, the Secret
+  // loses REDIS_URL (and may hold the passwords). Every binary accepts that; with REDIS_URL left in
+  // the Secret, every binary refuses to start.
+  const configChecks = (objects: K8sObject[], config: Record<string, string>, secret: Record<string, string | null>) => {
+    const configMap = objects.find((x) => x.kind === "ConfigMap") as Any;
+    Object.assign(configMap.data, config);
+    const data = (objects.find((x) => x.kind === "Secret") as Any).data;
+    for (const [key, value] of Object.entries(secret)) {
+      if (value === null) delete data[key];
+      else data[key] = Buffer.from(value).toString("base64");
+    }
+    return workloads(objects).map((w) => {
+      const env = { ...imageEnv, ...containerEnv(w.pod.containers[0]!, devLookup(objects)).env };
+      const result = Bun.spawnSync([process.execPath, entries[w.pod.containers[0]!.command![0]!]!, "config", "check"], { cwd: ROOT, env });
+      return { name: w.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}`.trim() };
+    });
+  };
+  const binaries = ["gateway", "auth-service", "user-service"];
+
+  test("a Redis Cluster or Sentinel from the ConfigMap (REDIS_URL dropped from the Secret) passes every binary's `config check`", () => {
+    const ok = (results: { name: string }[]) =>
+      expect([...results].sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+        [...binaries].sort().map((name) => ({ name, exitCode: 0, output: "configuration OK" })),
+      );
+    ok(configChecks(dev(), { REDIS_CLUSTER_NODES: "redis-0.redis:6379,redis-1.redis:6379" }, { REDIS_URL: null, REDIS_PASSWORD: "pw" }));
+    ok(
+      configChecks(
+        dev(),
+        { REDIS_SENTINELS: "redis-sentinel:26379", REDIS_SENTINEL_NAME: "mymaster" },
+        { REDIS_URL: null, REDIS_PASSWORD: "pw", REDIS_SENTINEL_PASSWORD: "spw" },
+      ),
+    );
+  }, 30_000);
+
+  test("a Redis Cluster in the ConfigMap with REDIS_URL still in the Secret fails every binary's `config check`", () => {
+    const results = configChecks(dev(), { REDIS_CLUSTER_NODES: "redis-0.redis:6379" }, {});
+    expect(results.map((r) => r.exitCode)).toEqual(binaries.map(() => 2));
+    for (const r of results) expect(r.output).toContain("set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS");
+  }, 30_000);
+
+  test("DIRECT_DATABASE_URL in the Secret reaches the migrate init container and the user service, no other container", () => {
+    const objects = dev();
+    const direct = "postgresql://app:dev-only-password@postgresql-primary:5432/app";
+    (objects.find((x) => x.kind === "Secret") as Any).data.DIRECT_DATABASE_URL = Buffer.from(direct).toString("base64");
+    const got = workloads(objects).flatMap((w) =>
+      [...(w.pod.initContainers ?? []), ...w.pod.containers].map((c) => [
+        `${w.name}/${c.name}`,
+        containerEnv(c, devLookup(objects)).env.DIRECT_DATABASE_URL,
+      ]),
+    );
+    expect(Object.fromEntries(got.filter(([, value]) => value !== undefined))).toEqual({
+      "user-service/migrate": direct,
+      "user-service/user-service": direct,
+    });
   });
 
   test("the dev Secret holds only keys some container reads", () => {

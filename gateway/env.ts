@@ -5,6 +5,7 @@ import {
   count,
   parseEnv,
   port,
+  redisChecks,
   redisEnv,
   serverHostEnv,
   serviceUrls,
@@ -68,7 +69,7 @@ export type GatewayConfig = ReturnType<typeof loadGatewayEnv>;
 
 /** loadGatewayEnv reads the gateway's configuration once, filling development-only secrets. */
 export function loadGatewayEnv(env: Record<string, string | undefined> = process.env) {
-  const parsed = parseEnv(gatewayEnvSchema, { requiredInProduction: ["REDIS_URL", "JWT_SECRET", "GATEWAY_TOKEN"] }, env);
+  const parsed = parseEnv(gatewayEnvSchema, { requiredInProduction: ["JWT_SECRET", "GATEWAY_TOKEN"], checks: [redisChecks] }, env);
   return {
     ...parsed,
     JWT_SECRET: parsed.JWT_SECRET ?? devSecret("JWT_SECRET", parsed.DATA_DIR),

@@ -87,7 +87,7 @@ describe("authenticate without the rate limit's read", () => {
     const call = bare(stack.svc.store);
     expect((await call(other.access_token)).status).toBe(200);
     const claims = await stack.auth.tokens.verify(other.access_token);
-    await createRevocations(stack.svc.store, { accessSeconds: 3600, refreshSeconds: 3600 }).endSession(claims.sid);
+    await createRevocations(stack.svc.store, { accessSeconds: 3600, refreshSeconds: 3600 }).endSession(claims.sub, claims.sid);
     await expectChallenge(await call(other.access_token));
   });
 
@@ -114,7 +114,7 @@ describe("authenticate without the rate limit's read", () => {
     await expectChallenge(await bare(stack.svc.store, prefetched(read.keys, ["1", null, null]))(other.access_token));
     await expectChallenge(await bare(stack.svc.store, prefetched(read.keys, [null, String(Date.now()), null]))(other.access_token));
     // Values read for another token's keys are ignored: the marks are read again, and there are none.
-    const elsewhere = [`revoked:jti:${crypto.randomUUID()}`, `revoked:user:${claims.sub}`, `user:${claims.sub}`];
+    const elsewhere = [`revoked:jti:${crypto.randomUUID()}`, `revoked:access:{user:${claims.sub}}`, `{user:${claims.sub}}`];
     const res = await bare(stack.svc.store, prefetched(elsewhere, ["1", null, JSON.stringify({ id: claims.sub })]))(other.access_token);
     expect(await res.json()).toEqual({ sub: claims.sub, cached: null });
   });
@@ -136,7 +136,7 @@ describe("prefetchKeys", () => {
     const claims = await stack.auth.tokens.verify(session.access_token);
     expect(prefetchKeys(`Bearer ${session.access_token}`)).toEqual({
       token: session.access_token,
-      keys: [`revoked:session:${claims.sid}`, `revoked:user:${claims.sub}`, `user:${claims.sub}`],
+      keys: [`revoked:session:{user:${claims.sub}}:${claims.sid}`, `revoked:access:{user:${claims.sub}}`, `{user:${claims.sub}}`],
     });
   });
 
@@ -145,7 +145,11 @@ describe("prefetchKeys", () => {
     for (const header of [undefined, "", "Basic abc", "Bearer", "Bearer abc", "Bearer a.b.c", `Bearer ${payload({ sub: 1, sid: "x" })}`]) {
       expect(prefetchKeys(header)).toBeUndefined();
     }
-    expect(prefetchKeys(`Bearer ${payload({ sub: "s", sid: "j" })}`)?.keys).toEqual(["revoked:session:j", "revoked:user:s", "user:s"]);
+    expect(prefetchKeys(`Bearer ${payload({ sub: "s", sid: "j" })}`)?.keys).toEqual([
+      "revoked:session:{user:s}:j",
+      "revoked:access:{user:s}",
+      "{user:s}",
+    ]);
   });
 });
 

@@ -17,7 +17,14 @@ export class ConfigError extends Error {
  */
 export function parseEnv<S extends z.ZodType>(
   schema: S,
-  { requiredInProduction = [] }: { requiredInProduction?: string[] } = {},
+  {
+    requiredInProduction = [],
+    checks = [],
+  }: {
+    requiredInProduction?: string[];
+    /** checks look at several variables together (e.g. redisChecks); each returns its problems. */
+    checks?: ((env: Record<string, string>) => string[])[];
+  } = {},
   env: Record<string, string | undefined> = process.env,
 ): z.output<S> {
   // Empty strings count as unset, as in most .env tooling.
@@ -31,6 +38,7 @@ export function parseEnv<S extends z.ZodType>(
       if (cleaned[name] === undefined) problems.push(`${name}: is required when NODE_ENV=production`);
     }
   }
+  for (const check of checks) problems.push(...check(cleaned as Record<string, string>));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;
 }
@@ -83,8 +91,59 @@ export const redisKeyPrefix = z
   .regex(/^[A-Za-z0-9_.:-]*$/, "may hold only letters, digits and _ . : - (e.g. myapp:)")
   .default("");
 
-/** redisEnv selects Redis (unset means the in-process store, development only) and its key prefix. */
-export const redisEnv = { REDIS_URL: redisUrl.optional(), REDIS_KEY_PREFIX: redisKeyPrefix };
+/** hostPorts is a comma-separated list of host:port (an IPv6 address in brackets), e.g. "redis-0:6379,redis-1:6379". */
+export const hostPorts = z.string().transform((value, ctx) => {
+  const list = value.split(",").map((item) => item.trim());
+  const parsed = list.map((item) => /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(item));
+  if (list.length === 0 || parsed.some((match) => !match || Number(match[2]) < 1 || Number(match[2]) > 65535)) {
+    ctx.addIssue({ code: "custom", message: "must be a comma-separated list of host:port (e.g. redis-0:6379,redis-1:6379)" });
+    return z.NEVER;
+  }
+  return parsed.map((match) => ({ host: match![1]!.replace(/^\[|\]$/g, ""), port: Number(match![2]) }));
+});
+
+/**
+ * redisEnv selects Redis: one node (REDIS_URL), a Redis Cluster (REDIS_CLUSTER_NODES, any of its
+ * nodes as seeds) or a Sentinel-managed master (REDIS_SENTINELS + REDIS_SENTINEL_NAME); none means
+ * the in-process store (development only). redisChecks enforces "at most one, one in production".
+ */
+export const redisEnv = {
+  REDIS_URL: redisUrl.optional(),
+  REDIS_CLUSTER_NODES: hostPorts.optional(),
+  REDIS_SENTINELS: hostPorts.optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, "may hold only letters, digits and _ . -")
+    .optional(),
+  /** REDIS_PASSWORD is the cluster nodes' or the Sentinel-managed master's password (REDIS_URL carries its own). */
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  REDIS_KEY_PREFIX: redisKeyPrefix,
+};
+
+/** redisChecks: at most one of REDIS_URL / REDIS_CLUSTER_NODES / REDIS_SENTINELS, one of them in
+ * production, a master name with sentinels, and passwords only where they mean something. */
+export function redisChecks(env: Record<string, string>): string[] {
+  const set = ["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"].filter((name) => env[name] !== undefined);
+  const problems: string[] = [];
+  if (set.length > 1)
+    problems.push(`${set.slice(1).join(", ")}: set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS (${set[0]} is set)`);
+  if (set.length === 0 && env.NODE_ENV === "production") {
+    problems.push("REDIS_URL: is required when NODE_ENV=production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS with REDIS_SENTINEL_NAME)");
+  }
+  if (env.REDIS_SENTINELS !== undefined && env.REDIS_SENTINEL_NAME === undefined) {
+    problems.push("REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS (the master's name in the sentinels' configuration)");
+  }
+  if (env.REDIS_SENTINEL_NAME !== undefined && env.REDIS_SENTINELS === undefined)
+    problems.push("REDIS_SENTINEL_NAME: only means something with REDIS_SENTINELS");
+  if (env.REDIS_SENTINEL_PASSWORD !== undefined && env.REDIS_SENTINELS === undefined) {
+    problems.push("REDIS_SENTINEL_PASSWORD: only means something with REDIS_SENTINELS");
+  }
+  if (env.REDIS_PASSWORD !== undefined && env.REDIS_URL !== undefined) {
+    problems.push("REDIS_PASSWORD: put the password in REDIS_URL (redis://:password@host:6379) instead");
+  }
+  return problems;
+}
 
 /** serviceUrls is where a service is reached: an http(s) URL, or a comma-separated list of its
  * replicas' URLs (a hostname with several addresses is balanced over too, lib/rpc/balance.ts). */

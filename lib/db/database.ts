@@ -29,8 +29,12 @@ export type Database = {
 };
 
 export type DatabaseOptions = {
-  /** PostgreSQL URL; undefined selects the embedded PGlite. */
+  /** PostgreSQL URL; undefined selects the embedded PGlite. May be a transaction-mode pooler. */
   url?: string;
+  /** directUrl reaches PostgreSQL itself, for migrations (withSql); url when unset. */
+  directUrl?: string;
+  /** poolSize bounds this process's connections to url (default 10). */
+  poolSize?: number;
   /** Folder of the embedded database (PGlite), created when missing; "memory://" keeps it in memory. */
   pgliteDir: string;
   /** How long to wait for a connection before calling the database unavailable. */
@@ -39,7 +43,9 @@ export type DatabaseOptions = {
 
 /** openDatabase connects to PostgreSQL or opens the embedded PGlite. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.connectTimeoutMs ?? 5000) : openPglite(options.pgliteDir);
+  return options.url
+    ? openPostgres(options.url, options.directUrl ?? options.url, options.poolSize ?? 10, options.connectTimeoutMs ?? 5000)
+    : openPglite(options.pgliteDir);
 }
 
 /** describePostgresUrl gives host:port/database of a PostgreSQL URL, without credentials. */
@@ -48,13 +54,29 @@ export function describePostgresUrl(url: string): string {
   return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
 }
 
+// How long a query may wait for its answer, a pooler's queue included (the RPC deadlines are shorter
+// for most calls; this bounds the rest).
+const QUERY_TIMEOUT_MS = 10_000;
+
 // How long close() waits for running queries before it gives up on them.
 const CLOSE_TIMEOUT_MS = 2000;
 
-function openPostgres(url: string, connectTimeoutMs: number): Database {
+// Through a transaction-mode pooler (PgBouncer) a server connection is ours only for one transaction,
+// so nothing here keeps session state on it: the adapter sends unnamed statements (no
+// statementNameGenerator: named prepared statements would land on another server connection), no
+// SET or advisory lock runs through Prisma, and migrations (advisory lock, postgres.js's prepared
+// statements) use directUrl.
+function openPostgres(url: string, directUrl: string, poolSize: number, connectTimeoutMs: number): Database {
   const where = describePostgresUrl(url);
   // Our own pool (the adapter ends it on $disconnect), so its counts can be sampled for metrics.
-  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, max: 10 });
+  // A query that gets no answer within query_timeout fails (a saturated pooler queues it): the call
+  // answers Unavailable with Retry-After instead of hanging.
+  const pool = new pg.Pool({
+    connectionString: url,
+    connectionTimeoutMillis: connectTimeoutMs,
+    max: poolSize,
+    query_timeout: QUERY_TIMEOUT_MS,
+  });
   const prisma = new PrismaClient({
     adapter: new PrismaPg(pool, { disposeExternalPool: true }),
     log: [
@@ -73,10 +95,10 @@ function openPostgres(url: string, connectTimeoutMs: number): Database {
   return {
     kind: "postgres",
     prisma,
-    describe: () => `PostgreSQL ${where}`,
+    describe: () => (directUrl === url ? `PostgreSQL ${where}` : `PostgreSQL ${where} (migrations: ${describePostgresUrl(directUrl)})`),
     ping,
     async withSql(fn) {
-      const sql = postgres(url, {
+      const sql = postgres(directUrl, {
         max: 1,
         connect_timeout: Math.ceil(connectTimeoutMs / 1000),
         onnotice: () => {},

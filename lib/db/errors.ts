@@ -16,8 +16,10 @@ export class MigrationError extends Error {
   }
 }
 
-// Prisma's codes for "the database can't be reached, has too many connections or answered too late".
-const UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
+// Prisma's codes for "the database can't be reached, has too many connections or answered too late";
+// P2028 is a transaction that got no connection in time (a saturated pool or pooler) or outlived
+// its timeout — rolled back either way, so a retry is safe.
+const UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2037"]);
 
 // SQLSTATEs with which a reachable server refuses or drops the session: connection exceptions
 // (class 08), too many connections, shutdown and "starting up / shutting down / in recovery"
@@ -39,7 +41,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     // 55000 at FATAL severity is "database … is not currently accepting connections" (ALLOW_CONNECTIONS false).
     if (UNAVAILABLE_SQLSTATE.test(cause.originalCode) || (cause.originalCode === "55000" && cause.severity === "FATAL")) return true;
   }
-  return typeof message === "string" && /Connection terminated|connection timeout|ECONNREFUSED|Can't reach database/i.test(message);
+  // pg's own timeouts: no pooled connection within connectionTimeoutMillis, no answer within
+  // query_timeout (a saturated pooler queueing the query).
+  return (
+    typeof message === "string" &&
+    /Connection terminated|connection timeout|ECONNREFUSED|Can't reach database|timeout exceeded when trying to connect|Query read timeout/i.test(
+      message,
+    )
+  );
 }
 
 /** isUniqueViolation tells whether error is a unique-index violation (Prisma P2002). */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { parseEnv } from "../config/config.ts";
 import { UsageError } from "../cli.ts";
 import { openDatabase, type Database } from "./database.ts";
-import { databaseEnv, pgliteDir } from "./env.ts";
+import { databaseEnv, databaseOptions } from "./env.ts";
 import { migrateDown, migrateFresh, migrateUp, migrationStatus } from "./migrate.ts";
 import type { SqlRunner } from "./sql.ts";
 
@@ -15,7 +15,9 @@ Commands:
   status   list applied and pending migrations
   fresh    drop everything in the database and re-apply all migrations
 
-Uses DATABASE_URL when set, else the embedded database under DATA_DIR (default .data).`;
+Uses DIRECT_DATABASE_URL when set (PostgreSQL itself, when DATABASE_URL is a pooler such as
+PgBouncer in transaction mode), else DATABASE_URL, else the embedded database under DATA_DIR
+(default .data).`;
 
 /** migrateCommand runs one migrate subcommand and prints what it did. */
 export async function migrateCommand(args: string[]): Promise<void> {
@@ -29,7 +31,7 @@ export async function migrateCommand(args: string[]): Promise<void> {
   const run = commands[action];
   if (!run) throw new UsageError(`unknown migrate command "${action}": use up, down, status or fresh`);
   const env = parseEnv(z.object(databaseEnv), { requiredInProduction: ["DATABASE_URL"] });
-  const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
+  const db = await openDatabase(databaseOptions(env));
   try {
     console.log(`Database: ${db.describe()}`);
     await db.withSql(async (sql) => {

@@ -1,10 +1,11 @@
 import { expect, test } from "bun:test";
+import calculateSlot from "cluster-key-slot";
 import { CacheUnavailableError } from "../redis/errors.ts";
 import { createStore } from "../redis/index.ts";
-import { describeStores } from "../../test/stores.ts";
+import { describeStores, scanKeys } from "../../test/stores.ts";
 import { silentLog } from "../../test/services.ts";
 import { testRedisUrl } from "../../test/backends.ts";
-import { createQueue, retryDelay } from "./queue.ts";
+import { createQueue, queuePrefix, retryDelay } from "./queue.ts";
 
 const FAST = { log: silentLog, backoffMs: 50, maxBackoffMs: 200, closeTimeoutMs: 1000 };
 
@@ -16,7 +17,24 @@ async function until(check: () => boolean, ms = 10_000) {
   }
 }
 
-describeStores("queue", (store) => {
+describeStores("queue", (store, prefix, kind) => {
+  // Keys exist on Redis only (the in-process queue keeps none).
+  if (kind !== "memory")
+    test("every key of a queue is under the store's prefix and shares one hash slot (one cluster node)", async () => {
+      const name = `slot-${crypto.randomUUID()}`;
+      const queue = createQueue<{ n: number }>(store(), { ...FAST, name });
+      const seen: number[] = [];
+      queue.process(async (job) => {
+        seen.push(job.n);
+      });
+      await queue.add({ n: 1 });
+      await until(() => seen.length === 1);
+      await queue.close();
+      const keys = await scanKeys(store(), `${queuePrefix(prefix)}:${name}:*`);
+      expect(keys.length).toBeGreaterThan(1);
+      expect(new Set(keys.map((key) => calculateSlot(key)))).toEqual(new Set([calculateSlot(`${prefix}{bull}`)]));
+    });
+
   test("a job whose handler fails twice is retried after a backoff and then done, once", async () => {
     const queue = createQueue<{ n: number }>(store(), { ...FAST, name: `retry-${crypto.randomUUID()}` });
     const seen: number[] = [];

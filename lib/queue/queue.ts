@@ -3,12 +3,14 @@
 // and a job whose worker died mid-attempt is taken up again once its lock expires (stalled-job
 // recovery), so nothing is lost when a process stops. Without Redis (development) an in-process
 // queue gives the same retries in one process, and loses what is pending when it stops.
+// On a Redis Cluster BullMQ's scripts touch many keys of a queue at once: the prefix carries a hash
+// tag (`<prefix>{bull}`), so every queue key lives in one slot; one node and Sentinel use the same names.
 import { Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import { Cluster, type RedisOptions } from "ioredis";
 import pLimit from "p-limit";
 import type { Logger } from "../log.ts";
 import { CacheUnavailableError } from "../redis/errors.ts";
-import type { Store } from "../redis/types.ts";
+import type { RedisClient, Store } from "../redis/types.ts";
 
 export type JobQueue<T> = {
   /** add stores a job; it resolves once the job is safe (Redis: written), and rejects with
@@ -46,7 +48,7 @@ export function retryDelay(failedAttempts: number, backoffMs: number, maxBackoff
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
-/** createQueue opens the named queue on the store's backend (BullMQ under `<prefix>bull:` on Redis). */
+/** createQueue opens the named queue on the store's backend (BullMQ under `<prefix>{bull}:<name>:` on Redis). */
 export function createQueue<T>(store: Store, options: QueueOptions): JobQueue<T> {
   const settings = { ...DEFAULTS, ...options };
   return store.redis ? bullQueue<T>(store, settings) : memoryQueue<T>(settings);
@@ -54,19 +56,33 @@ export function createQueue<T>(store: Store, options: QueueOptions): JobQueue<T>
 
 type Settings = typeof DEFAULTS & QueueOptions;
 
+/** queuePrefix is BullMQ's key prefix under the store's: `{bull}` is a hash tag, so on a Redis
+ * Cluster all of a queue's keys (which its scripts use together) share one slot. */
+export const queuePrefix = (storePrefix: string) => `${storePrefix}{bull}`;
+
+/** duplicate opens another connection to the same Redis — one node, a master behind sentinels or a
+ * cluster — with client options (offline queue, pipelining) and per-node options (retries, timeout). */
+function duplicate(
+  redis: RedisClient,
+  client: Pick<RedisOptions, "enableOfflineQueue" | "enableAutoPipelining">,
+  node: Pick<RedisOptions, "maxRetriesPerRequest" | "commandTimeout">,
+): RedisClient {
+  if (redis instanceof Cluster) return redis.duplicate([], { ...client, redisOptions: { ...redis.options.redisOptions, ...node } });
+  return redis.duplicate({ ...client, ...node });
+}
+
 function bullQueue<T>(store: Store, settings: Settings): JobQueue<T> {
   const redis = store.redis;
   if (!redis) throw new Error("bullQueue needs Redis");
   const { name, log } = settings;
-  const prefix = `${store.prefix}bull`;
+  const prefix = queuePrefix(store.prefix);
   // The producer fails fast like the store (no offline queue, a command timeout): a request never
   // waits on a Redis outage, it answers 503. The worker's connection blocks and retries forever.
-  const producer = redis.duplicate({
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 2000,
-    enableAutoPipelining: false,
-  });
+  const producer = duplicate(
+    redis,
+    { enableOfflineQueue: false, enableAutoPipelining: false },
+    { maxRetriesPerRequest: 1, commandTimeout: 2000 },
+  );
   producer.on("error", () => {}); // the store's own client reports outages
   const queue = new Queue(name, {
     connection: producer,
@@ -86,7 +102,7 @@ function bullQueue<T>(store: Store, settings: Settings): JobQueue<T> {
   });
   const unavailable = (why: string, cause?: unknown) => new CacheUnavailableError(`queue ${name}: ${why}`, { cause });
   let worker: Worker | undefined;
-  let workerConnection: Redis | undefined;
+  let workerConnection: RedisClient | undefined;
   return {
     async add(job) {
       // BullMQ waits for a connection without bound: after the first one, not connected means an
@@ -106,12 +122,11 @@ function bullQueue<T>(store: Store, settings: Settings): JobQueue<T> {
       }
     },
     process(handler) {
-      const connection = redis.duplicate({
-        maxRetriesPerRequest: null,
-        enableOfflineQueue: true,
-        commandTimeout: undefined,
-        enableAutoPipelining: false,
-      });
+      const connection = duplicate(
+        redis,
+        { enableOfflineQueue: true, enableAutoPipelining: false },
+        { maxRetriesPerRequest: null, commandTimeout: undefined },
+      );
       workerConnection = connection;
       connection.on("error", () => {});
       worker = new Worker(name, async (job) => handler(job.data as T), {

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { createStore } from "./index.ts";
 import { describeStores } from "../../test/stores.ts";
 
-describeStores("cache", (store, prefix) => {
+describeStores("cache", (store, prefix, kind) => {
   test("get returns what set stored, as a copy, and null once deleted", async () => {
     const value = { n: 1, nested: { list: [1, "two", null] } };
     await store().cache.set("doc", value);
@@ -64,7 +64,9 @@ describeStores("cache", (store, prefix) => {
 
   test("ping answers and describe names the backend", async () => {
     await store().ping();
-    expect(store().describe()).toMatch(store().kind === "redis" ? /^redis [\w.-]+:\d+$/ : /^in-process$/);
+    expect(store().describe()).toMatch(
+      kind === "cluster" ? /^redis cluster ([\w.-]+:\d+,?)+$/ : kind === "redis" ? /^redis [\w.-]+:\d+$/ : /^in-process$/,
+    );
   });
 });
 

@@ -30,9 +30,11 @@ export async function releaseQuietly(release: () => Promise<boolean>): Promise<v
   }
 }
 
-/** createLocks hands out owner-only locks under `lock:<key>`; each carries a fencing token. */
+/** createLocks hands out owner-only locks under `lock:{<key>}`; each carries a fencing token, counted
+ * under `lock:{<key>}:fence` — the same hash tag, so on a Redis Cluster both are in one slot and
+ * one script takes the lock and draws the token. */
 export function createLocks(backend: Backend, prefix: string): Locks {
-  const fullKey = (key: string) => `${prefix}${KEY_PREFIXES.lock}${key}`;
+  const fullKey = (key: string) => `${prefix}${KEY_PREFIXES.lock}{${key}}`;
 
   async function tryAcquire(key: string, options: AcquireOptions = {}) {
     const ms = ttlMs(options.ttlSeconds ?? DEFAULTS.ttlSeconds);

@@ -1,17 +1,31 @@
-// The Redis backend: one ioredis connection tuned to fail fast, and the Lua scripts for locks,
-// permits and a rate-limit hit that reads keys (scripts.ts). Rate-limit windows come from
-// rate-limiter-flexible's atomic script, which scripts.ts repeats for that hit.
-import { Redis, ReplyError } from "ioredis";
+// The Redis backend: one ioredis client tuned to fail fast — a single node, a Redis Cluster or a
+// Sentinel-managed master — and the Lua scripts for locks, permits and a rate-limit hit that reads
+// keys (scripts.ts). Rate-limit windows come from rate-limiter-flexible's atomic script, which
+// scripts.ts repeats for that hit. On a cluster every script's keys share a slot (hash tags, see
+// keys.ts), a multi-key read is split by slot, and the rate-limit hit and its reads go out
+// together as one command each, concurrently (one round-trip time).
+import calculateSlot from "cluster-key-slot";
+import { Cluster, Redis, ReplyError } from "ioredis";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { metrics, seriesOf } from "../metrics/metrics.ts";
 import { tracer, tracingEnabled } from "../tracing/tracing.ts";
 import { RateLimiterRedis } from "rate-limiter-flexible";
 import { CacheUnavailableError } from "./errors.ts";
 import { runScript, SCRIPTS } from "./scripts.ts";
-import { KEY_PREFIXES, type Backend } from "./types.ts";
+import { KEY_PREFIXES, type Backend, type RedisClient } from "./types.ts";
+
+/** HostPort is one node's (or sentinel's) address. */
+export type HostPort = { host: string; port: number };
+
+/** RedisTarget names the Redis to use: one node by URL, a cluster by seed nodes, or a master by its
+ * sentinels (password: the nodes' or master's; sentinelPassword: the sentinels' own). */
+export type RedisTarget =
+  | { url: string }
+  | { cluster: HostPort[]; password?: string }
+  | { sentinels: HostPort[]; name: string; password?: string; sentinelPassword?: string };
 
 export interface RedisBackendOptions {
-  url: string;
+  target: RedisTarget;
   prefix: string;
   /** commandTimeoutMs bounds every command; a frozen or blackholed server fails within it. */
   commandTimeoutMs?: number;
@@ -20,25 +34,76 @@ export interface RedisBackendOptions {
 }
 
 // Server replies that mean "not available right now" rather than "your command is wrong".
-const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
+// A MOVED or ASK that reaches us means the cluster's slots moved under a command: retry later.
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MOVED|ASK)\b/;
 
-/** createRedisClient opens an auto-pipelining ioredis connection that never queues: with Redis
- * down, commands reject at once (no offline queue) or after commandTimeoutMs, while it reconnects in the
- * background with capped exponential backoff, so the same client works again after a restart. */
-export function createRedisClient(url: string, commandTimeoutMs = 1000): Redis {
-  return instrumented(
-    new Redis(url, {
-      enableOfflineQueue: false,
-      // Commands issued in the same tick (concurrent requests' rate limits, revocation reads, cache
-      // reads) go out in one write and come back in one read: about 16 µs less CPU per
-      // GET /users/me under load (BENCHMARKS.md).
-      enableAutoPipelining: true,
-      commandTimeout: commandTimeoutMs,
-      connectTimeout: 2000,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
-    }),
-  );
+const backoff = (times: number) => Math.min(50 * 2 ** times, 2000);
+
+/** createRedisClient opens an auto-pipelining ioredis client that never queues: with Redis down,
+ * commands reject at once (no offline queue) or after commandTimeoutMs, while it reconnects in the
+ * background with capped exponential backoff, so the same client works again after a restart — or,
+ * behind sentinels, after a failover (it asks them for the new master), or on a cluster once the
+ * stopped master is back or replaced (the slot map is refreshed on every redirection or error). */
+export function createRedisClient(target: RedisTarget, commandTimeoutMs = 1000): RedisClient {
+  const node = {
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+  };
+  // Commands issued in the same tick (concurrent requests' rate limits, revocation reads, cache
+  // reads) go out in one write and come back in one read: about 16 µs less CPU per GET /users/me
+  // under load (BENCHMARKS.md).
+  if ("cluster" in target) {
+    return instrumented(
+      new Cluster(target.cluster, {
+        enableOfflineQueue: false,
+        // No auto-pipelining on a cluster: ioredis groups a batch by the slot of each command's first
+        // argument (for EVALSHA the script, not a key), and a batch that meets a MOVED after a
+        // master came back hands the redirection to the caller instead of following it (seen in
+        // test/fault/redis-cluster.test.ts). Single commands follow redirections.
+        enableAutoPipelining: false,
+        redisOptions: { ...node, password: target.password },
+        clusterRetryStrategy: backoff,
+        // CLUSTERDOWN, TRYAGAIN and failovers are retried a few times, 100 ms apart, then fail:
+        // no request waits for a cluster that has lost a master.
+        maxRedirections: 5,
+        retryDelayOnClusterDown: 100,
+        retryDelayOnFailover: 100,
+        retryDelayOnTryAgain: 100,
+        slotsRefreshTimeout: commandTimeoutMs,
+      }),
+    );
+  }
+  if ("sentinels" in target) {
+    return instrumented(
+      new Redis({
+        ...node,
+        sentinels: target.sentinels,
+        name: target.name,
+        password: target.password,
+        sentinelPassword: target.sentinelPassword,
+        sentinelCommandTimeout: commandTimeoutMs,
+        sentinelRetryStrategy: backoff,
+        // Subscribes to the sentinels' +switch-master, so a failover is followed at once rather
+        // than on the next failed command.
+        failoverDetector: true,
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        retryStrategy: backoff,
+      }),
+    );
+  }
+  return instrumented(new Redis(target.url, { ...node, enableOfflineQueue: false, enableAutoPipelining: true, retryStrategy: backoff }));
+}
+
+/** describeTarget names a target for banners and errors, never with a password. */
+export function describeTarget(target: RedisTarget): string {
+  const list = (nodes: HostPort[]) =>
+    nodes.map(({ host, port }) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`)).join(",");
+  if ("cluster" in target) return `cluster ${list(target.cluster)}`;
+  if ("sentinels" in target) return `sentinel master ${target.name} via ${list(target.sentinels)}`;
+  const url = new URL(target.url);
+  return `${url.hostname}:${url.port || 6379}`;
 }
 
 const spanOptions = (command: string) => ({
@@ -47,13 +112,17 @@ const spanOptions = (command: string) => ({
 });
 
 // Every command's round trip and failure, by command name (those this code sends: a closed set).
-function instrumented(client: Redis): Redis {
+function instrumented<C extends RedisClient>(client: C): C {
   const series = seriesOf((name) => ({
     duration: metrics.redisDuration.labels(name),
     errors: metrics.redisErrors.labels(name),
   }));
-  const send = client.sendCommand.bind(client);
-  client.sendCommand = ((command, stream) => {
+  // Redis and Cluster declare sendCommand apart (Cluster's takes a third argument, the node); both
+  // return the command's promise.
+  type Send = (command: Parameters<Redis["sendCommand"]>[0], ...rest: unknown[]) => unknown;
+  const target = client as unknown as { sendCommand: Send };
+  const send = target.sendCommand.bind(client);
+  target.sendCommand = (command, ...rest) => {
     const start = performance.now();
     const s = series(command.name);
     // A span only inside a traced request (not for health probes and reconnects).
@@ -71,14 +140,16 @@ function instrumented(client: Redis): Redis {
         span?.end();
       },
     );
-    return send(command, stream);
-  }) as Redis["sendCommand"];
+    return send(command, ...rest);
+  };
   return client;
 }
 
 /** createRedisBackend runs the store's primitives on Redis. */
 export function createRedisBackend(options: RedisBackendOptions): Backend {
-  const client = createRedisClient(options.url, options.commandTimeoutMs);
+  const client = createRedisClient(options.target, options.commandTimeoutMs);
+  const cluster = client instanceof Cluster;
+  const target = describeTarget(options.target);
   let everReady = false;
   let warned = false;
   client.on("ready", () => {
@@ -95,9 +166,8 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       }),
   );
 
-  function describe(): string {
-    return `${client.options.host}:${client.options.port}`;
-  }
+  const describe = () => target;
+  const connectTimeout = cluster ? 2000 + (client.options.slotsRefreshTimeout ?? 1000) : (client as Redis).options.connectTimeout;
 
   // Only the first connection is waited for (by all callers together), so a store used right
   // after createStore works; after that, "not ready" means an outage and fails at once.
@@ -109,7 +179,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     }
     connecting ??= new Promise<void>((resolve, reject) => {
       const fail = () => done(new CacheUnavailableError(`redis ${describe()} did not connect`));
-      const timer = setTimeout(fail, client.options.connectTimeout);
+      const timer = setTimeout(fail, connectTimeout);
       const done = (error?: Error) => {
         clearTimeout(timer);
         client.off("ready", done).off("close", fail);
@@ -142,6 +212,24 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
 
   const script = (name: keyof typeof SCRIPTS, keys: string[], args: (string | number)[]) =>
     guard(() => runScript(client, SCRIPTS[name], keys, args));
+  // MGET on a cluster takes only keys of one slot: one MGET per slot, sent together.
+  const getValues = (keys: string[]): Promise<(string | null)[]> => {
+    if (!cluster) return guard(() => client.mget(keys));
+    const bySlot = Map.groupBy(keys.keys(), (i) => calculateSlot(keys[i]!));
+    if (bySlot.size === 1) return guard(() => client.mget(keys));
+    return guard(async () => {
+      const values: (string | null)[] = new Array(keys.length);
+      await Promise.all(
+        [...bySlot.values()].map(async (indexes) => {
+          const read = await client.mget(indexes.map((i) => keys[i]!));
+          indexes.forEach((index, j) => {
+            values[index] = read[j] ?? null;
+          });
+        }),
+      );
+      return values;
+    });
+  };
   const limiter = new RateLimiterRedis({
     storeClient: client,
     keyPrefix: `${options.prefix}${KEY_PREFIXES.rateLimit.slice(0, -1)}`,
@@ -155,14 +243,30 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     describe: () => `redis ${describe()}`,
     guard,
     async ping() {
-      await guard(() => client.ping());
+      if (!cluster) return void (await guard(() => client.ping()));
+      // PING answers on a node of a cluster that has lost a master; the cluster's own state says
+      // whether every slot is served.
+      const info = String(await guard(() => client.cluster("INFO")));
+      if (!info.includes("cluster_state:ok")) throw new CacheUnavailableError(`redis ${describe()}: cluster_state is not ok`);
     },
     async close() {
-      if (client.status === "ready") await client.quit().catch(() => client.disconnect());
-      else client.disconnect();
+      if (client.status === "ready") await client.quit().catch(() => {});
+      // Also after QUIT: only disconnect() ends the sentinel connector's failover subscriptions,
+      // which would keep the process alive.
+      client.disconnect();
     },
     limiter,
     async hitAndGet(id, windowSeconds, max, keys) {
+      if (cluster && keys.length > 0) {
+        // The counter (a client address) and the keys (a user's) live in different slots: the hit
+        // and the reads go out together and the reads are dropped when the hit is denied. A user's
+        // keys share a hash tag, so they are one consistent MGET.
+        const [[count, msBeforeNext], read] = await Promise.all([
+          script("rateLimitGet", [limiter.getKey(id)], [windowSeconds, max]) as Promise<[number, number]>,
+          getValues(keys),
+        ]);
+        return { count, msBeforeNext, values: count <= max ? read : keys.map(() => null) };
+      }
       const [count, msBeforeNext, ...values] = (await script("rateLimitGet", [limiter.getKey(id), ...keys], [windowSeconds, max])) as [
         number,
         number,
@@ -171,7 +275,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       return { count, msBeforeNext, values: values.length === keys.length ? values : keys.map(() => null) };
     },
     getValue: (key) => guard(() => client.get(key)),
-    getValues: (keys) => guard(() => client.mget(keys)),
+    getValues,
     async setValue(key, value, ttlMs) {
       await guard(() => client.set(key, value, "PX", ttlMs));
     },

@@ -1,5 +1,7 @@
 // Lua for locks, semaphores and a rate-limit hit that also reads keys, each script one atomic step
-// on the Redis server.
+// on the Redis server. On a Redis Cluster a script's keys must share a slot: the lock and its fence
+// counter share the lock's hash tag (locks.ts), and the rate-limit hit is run there with its
+// counter alone, its reads sent beside it (redis.ts).
 //
 // Hand-written because redis-semaphore (checked at 5.8.0) can't meet two requirements:
 // - its Mutex is a bare SET NX PX: no fencing token, and taking one in a second round trip would
@@ -10,7 +12,8 @@
 // Here a permit's score is its own expiry on the Redis clock: each one expires on its own,
 // mixed TTLs are safe, and counting is one ZCOUNT.
 import { createHash } from "node:crypto";
-import { ReplyError, type Redis } from "ioredis";
+import { ReplyError } from "ioredis";
+import type { RedisClient } from "./types.ts";
 
 interface Script {
   lua: string;
@@ -30,7 +33,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /** SCRIPTS are the atomic lock, permit and rate-limit operations (KEYS and ARGV documented on each). */
 export const SCRIPTS = {
-  // KEYS: rate-limit counter, then any keys to read · ARGV: window seconds, max
+  // KEYS: rate-limit counter, then any keys to read (one node only: on a cluster, the counter alone)
+  // · ARGV: window seconds, max
   // → {count, ms before the window resets, value of each key (nil when absent)}; the values only
   // when count <= max. The first five lines are rate-limiter-flexible's own script (RateLimiterRedis,
   // one point), so this and its consume() count on one counter with the same windows.
@@ -47,7 +51,7 @@ if #KEYS == 1 or count > tonumber(ARGV[2]) then return {count, ttl} end
 return {count, ttl, unpack(redis.call('MGET', unpack(KEYS, 2)))}`,
     true,
   ),
-  // KEYS: lock, fence counter · ARGV: owner, ttl ms → fencing token, or 0 when held.
+  // KEYS: lock, fence counter (one hash tag) · ARGV: owner, ttl ms → fencing token, or 0 when held.
   // The counter is never expired: a token must never repeat.
   lockAcquire: script(
     2,
@@ -99,7 +103,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`,
 
 /** runScript runs a script by its SHA, loading it on the first NOSCRIPT (one round trip after). */
 export function runScript(
-  client: Redis,
+  client: RedisClient,
   { lua, sha, keys, moreKeys }: Script,
   keyNames: string[],
   args: (string | number)[],

@@ -1,6 +1,6 @@
 // The store's public surface, and the few primitives each backend (Redis, in-process) provides
 // so that everything above them — JSON, retries, Lock and Permit objects — is written once.
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 
 /** KEY_PREFIXES are the reference's key namespaces, appended to the store's own prefix. */
@@ -11,6 +11,15 @@ export const KEY_PREFIXES = {
   lock: "lock:",
   semaphore: "semaphore:",
 } as const;
+
+/** RedisClient is the ioredis client under a Redis store: one node or a master behind sentinels
+ * (Redis), or a Redis Cluster (Cluster). */
+export type RedisClient = Redis | Cluster;
+
+/** userTag is the hash tag every key about one user carries (`{user:<id>}`), so that on a Redis
+ * Cluster they share a slot: a user's cached record and revocation marks are read in one MGET, and
+ * their session index with its sessions. On one node it is just part of the name. */
+export const userTag = (userId: string) => `{${KEY_PREFIXES.user}${userId}}`;
 
 /** DEFAULTS are the reference's: cache TTL 1 h; locks and permits 30 s TTL, 10 retries 100 ms apart. */
 export const DEFAULTS = {
@@ -109,14 +118,14 @@ export interface Store {
   readonly rateLimit: RateLimit;
   readonly locks: Locks;
   readonly semaphores: Semaphores;
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
 }
 
 /** Backend is what a store needs from Redis or process memory. Keys arrive fully prefixed and
  * durations in milliseconds; every operation is atomic on its own. */
 export interface Backend {
   readonly kind: Store["kind"];
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   describe(): string;
   ping(): Promise<void>;
   close(): Promise<void>;

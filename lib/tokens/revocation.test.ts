@@ -49,7 +49,7 @@ describeStores("revocation", (store, prefix) => {
     const user = newUser();
     const sid = crypto.randomUUID();
     const [a, b, other] = await Promise.all([issueAndVerify(user, sid), issueAndVerify(user, sid), issueAndVerify(user)]);
-    await revocations().endSession(sid);
+    await revocations().endSession(user.id, sid);
     expect(await isRevoked(store(), a)).toBe(true);
     expect(await isRevoked(store(), b)).toBe(true);
     expect(await isRevoked(store(), other)).toBe(false);
@@ -75,10 +75,10 @@ describeStores("revocation", (store, prefix) => {
     const user = newUser();
     const sid = crypto.randomUUID();
     await revocations().endAllSessions(user.id);
-    await revocations().endSession(sid);
-    expect(await redis.ttl(`${prefix}revoked:sessions:${user.id}`)).toBeGreaterThan(LIFETIMES.refreshSeconds);
-    expect(await redis.ttl(`${prefix}revoked:session:${sid}`)).toBeGreaterThan(LIFETIMES.refreshSeconds);
-    const accessTtl = await redis.ttl(`${prefix}revoked:user:${user.id}`);
+    await revocations().endSession(user.id, sid);
+    expect(await redis.ttl(`${prefix}revoked:sessions:{user:${user.id}}`)).toBeGreaterThan(LIFETIMES.refreshSeconds);
+    expect(await redis.ttl(`${prefix}revoked:session:{user:${user.id}}:${sid}`)).toBeGreaterThan(LIFETIMES.refreshSeconds);
+    const accessTtl = await redis.ttl(`${prefix}revoked:access:{user:${user.id}}`);
     expect(accessTtl).toBeGreaterThan(LIFETIMES.accessSeconds);
     expect(accessTtl).toBeLessThan(LIFETIMES.accessSeconds + 120);
   });
@@ -89,7 +89,7 @@ describeStores("revocation", (store, prefix) => {
     at(100);
     const early = await issueAndVerify(user);
     const inEnded = await issueAndVerify(user, ended);
-    await revocations().endSession(ended);
+    await revocations().endSession(user.id, ended);
     at(200);
     await revocations().voidAccessTokens(user.id);
     at(300);

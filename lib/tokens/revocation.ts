@@ -1,12 +1,15 @@
 // Revocation state, written by the user service (a user changed or deleted) and the auth service
 // (sessions ended), read by the auth service and, on every request, by the gateway. Three marks:
 //
-//   revoked:session:<sid>   one session ended: its refresh token and every access token carrying
-//                           that sid are void;
-//   revoked:user:<id>       a time in ms: the user's access tokens issued up to then are void (a
-//                           role, email or password change, a delete, a restore);
-//   revoked:sessions:<id>   a time in ms: the user's refresh tokens issued up to then are void
-//                           (a password change, a delete, "log out everywhere").
+//   revoked:session:{user:<id>}:<sid>   one session ended: its refresh token and every access
+//                                       token carrying that sid are void;
+//   revoked:access:{user:<id>}          a time in ms: the user's access tokens issued up to then
+//                                       are void (a role, email or password change, a delete, a restore);
+//   revoked:sessions:{user:<id>}        a time in ms: the user's refresh tokens issued up to then
+//                                       are void (a password change, a delete, "log out everywhere").
+//
+// All three carry the user's hash tag (userTag), like the user's cached record, so on a Redis
+// Cluster they share one slot and every read of them (with the record) is one MGET.
 //
 // Each lives as long as what it voids can (so a restore months after a delete doesn't revive old
 // refresh tokens). Times are compared in milliseconds (the access token's jti is a UUIDv7; refresh
@@ -14,11 +17,11 @@
 // after any mark that lands while it signs (services/auth/auth.ts), instead of keeping a per-user
 // epoch in the database, which would cost the gateway a database read per request. The binaries'
 // clocks are assumed to agree to well under a token's lifetime (NTP).
-import type { Store } from "../redis/types.ts";
+import { type Store, userTag } from "../redis/types.ts";
 
-const sessionKey = (sid: string) => `revoked:session:${sid}`;
-const userKey = (userId: string) => `revoked:user:${userId}`;
-const sessionsKey = (userId: string) => `revoked:sessions:${userId}`;
+const sessionKey = (userId: string, sid: string) => `revoked:session:${userTag(userId)}:${sid}`;
+const userKey = (userId: string) => `revoked:access:${userTag(userId)}`;
+const sessionsKey = (userId: string) => `revoked:sessions:${userTag(userId)}`;
 // Verifiers accept a token a little past its exp (clock skew, lib/tokens/tokens.ts: 30 s), so a
 // mark must outlive it by more than that.
 const SKEW_MARGIN_SECONDS = 60;
@@ -27,8 +30,8 @@ const SKEW_MARGIN_SECONDS = 60;
 export type Lifetimes = { accessSeconds: number; refreshSeconds: number };
 
 export type Revocations = {
-  /** endSession voids one session: its refresh token and its access tokens. */
-  endSession(sid: string): Promise<void>;
+  /** endSession voids one session of the user: its refresh token and its access tokens. */
+  endSession(userId: string, sid: string): Promise<void>;
   /** voidAccessTokens voids the user's access tokens issued up to now and answers the mark (ms). */
   voidAccessTokens(userId: string): Promise<number>;
   /** endAllSessions voids every access and refresh token of the user issued up to now; answers the mark (ms). */
@@ -47,11 +50,11 @@ export function createRevocations(store: Store, lifetimes: Lifetimes): Revocatio
   const access = lifetimes.accessSeconds + SKEW_MARGIN_SECONDS;
   const refresh = lifetimes.refreshSeconds + SKEW_MARGIN_SECONDS;
   const sessionsEnded: Revocations["sessionsEnded"] = async (userId, sessions) => {
-    const [mark, ...ended] = await store.cache.getMany<unknown>([sessionsKey(userId), ...sessions.map((s) => sessionKey(s.sid))]);
+    const [mark, ...ended] = await store.cache.getMany<unknown>([sessionsKey(userId), ...sessions.map((s) => sessionKey(userId, s.sid))]);
     return sessions.map((s, i) => ended[i] != null || (mark != null && s.issuedAtMs <= Number(mark)));
   };
   return {
-    endSession: (sid) => store.cache.set(sessionKey(sid), 1, longest),
+    endSession: (userId, sid) => store.cache.set(sessionKey(userId, sid), 1, longest),
     async voidAccessTokens(userId) {
       const at = Date.now();
       await store.cache.set(userKey(userId), at, access);
@@ -84,7 +87,7 @@ export async function isRevoked(store: Store, token: { sid: string; sub: string;
 /** revocationKeys names the cache keys isRevoked reads, for a caller that reads them in a round trip
  * of its own (the gateway: with its rate limit); revokedBy then decides from their values. */
 export function revocationKeys(token: { sid: string; sub: string }): [string, string] {
-  return [sessionKey(token.sid), userKey(token.sub)];
+  return [sessionKey(token.sub, token.sid), userKey(token.sub)];
 }
 
 /** revokedBy decides isRevoked from the values of revocationKeys, read in that order (decoded, or

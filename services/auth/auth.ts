@@ -127,8 +127,9 @@ export async function logout(deps: AuthDeps, input: { accessToken: string; refre
   }
   const claims = input.accessToken ? await deps.tokens.verify(input.accessToken).catch(expiredIsNull) : null;
   const session = input.refreshToken ? await deps.refresh.sessionOf(input.refreshToken) : null;
-  const sids = new Set([claims?.sid, session?.sid].filter((sid): sid is string => !!sid));
-  await Promise.all([...sids].map((sid) => deps.revocations.endSession(sid)));
+  const ended = [claims && { userId: claims.sub, sid: claims.sid }, session].filter((s) => !!s);
+  const unique = new Map(ended.map((s) => [`${s.userId}/${s.sid}`, s]));
+  await Promise.all([...unique.values()].map((s) => deps.revocations.endSession(s.userId, s.sid)));
 }
 
 export type AccountChange = {
@@ -240,13 +241,13 @@ async function signChecked(
     const mark = await deps.revocations.accessMark(current.id);
     if (mark === null || mark < readAt) return { user: current, access };
     if (await deps.revocations.sessionEnded({ sid, userId: current.id, issuedAtMs: readAt })) {
-      await deps.revocations.endSession(sid);
+      await deps.revocations.endSession(current.id, sid);
       throw new UnauthenticatedError(refused);
     }
     readAt = Date.now();
     const fresh = await fromUserService(deps.users.getUser({ id: current.id, includeDeleted: true }));
     if (!fresh || fresh.deletedAt) {
-      await deps.revocations.endSession(sid);
+      await deps.revocations.endSession(current.id, sid);
       throw new UnauthenticatedError(refused);
     }
     current = fresh;

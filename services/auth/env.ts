@@ -8,6 +8,7 @@ import {
   flag,
   parseEnv,
   port,
+  redisChecks,
   redisEnv,
   serverHostEnv,
   serviceUrls,
@@ -67,12 +68,12 @@ export function loadAuthEnv(env: Record<string, string | undefined> = process.en
     authEnvSchema,
     {
       requiredInProduction: [
-        "REDIS_URL",
         "JWT_SECRET",
         ...credentialsRequiredInProduction([SELF, ...CALLERS]),
         "USER_SERVICE_URL",
         ...MAIL_REQUIRED_IN_PRODUCTION,
       ],
+      checks: [redisChecks],
     },
     env,
   );

@@ -41,9 +41,10 @@ const serve = serveCommand(USAGE, async (portFlag) => {
     metricsToken: env.METRICS_TOKEN,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
-  const redis = env.REDIS_URL
-    ? store.describe()
-    : `${store.describe()} (development only: revocations by the user service and gateway aren't seen; set REDIS_URL)`;
+  const redis =
+    store.kind === "redis"
+      ? store.describe()
+      : `${store.describe()} (development only: revocations by the user service and gateway aren't seen; set REDIS_URL)`;
   console.log(
     `auth-service listening on ${service.server.url}\n  internal Connect: ${service.server.internalUrl}\n  user service: ${env.USER_SERVICE_URL}\n  redis: ${redis}\n  mail: ${service.mail()}\n  tracing: ${tracing.describe()}\n  protocols: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c)`,
   );

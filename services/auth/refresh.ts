@@ -8,7 +8,7 @@
 // one live member, and no plaintext is ever stored. Ending sessions is lib/tokens/revocation.ts's
 // marks, which void the access tokens too.
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { LockTimeoutError, type Store } from "../../lib/redis/index.ts";
+import { LockTimeoutError, type Store, userTag } from "../../lib/redis/index.ts";
 import { NotFoundError, ResourceExhaustedError, UnauthenticatedError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { pastMark, type Revocations } from "../../lib/tokens/revocation.ts";
@@ -77,9 +77,11 @@ type FamilyRecord = {
 
 const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/; // 32 bytes, base64url without padding
 const tokenKey = (hash: string) => `refresh:token:${hash}`;
-const familyKey = (familyId: string) => `refresh:family:${familyId}`;
+// A family and the user's session index carry the user's hash tag, so on a Redis Cluster the index
+// and its families are one slot: listing them is one MGET.
+const familyKey = (userId: string) => (familyId: string) => `refresh:family:${userTag(userId)}:${familyId}`;
 // The ids of a user's sessions (ended ones are pruned when it is next written).
-const userSessionsKey = (userId: string) => `refresh:user:${userId}`;
+const userSessionsKey = (userId: string) => `refresh:sessions:${userTag(userId)}`;
 const sha256 = (token: string) => createHash("sha256").update(token).digest("base64url");
 const invalid = () => new UnauthenticatedError("invalid refresh token");
 // What the session list shows of a client: bounded, whatever a client sends.
@@ -114,19 +116,19 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
     }
   }
 
-  async function endFamily(familyId: string) {
-    await revocations.endSession(familyId);
-    await store.cache.delete(familyKey(familyId));
+  async function endFamily(userId: string, familyId: string) {
+    await revocations.endSession(userId, familyId);
+    await store.cache.delete(familyKey(userId)(familyId));
   }
 
   // Adds a session to the user's list, dropping ended ones and ending the oldest beyond maxSessions.
   async function remember(userId: string, familyId: string) {
     await using _lock = await lock(`refresh-user:${userId}`);
     const ids = (await store.cache.get<string[]>(userSessionsKey(userId))) ?? [];
-    const families = ids.length ? await store.cache.getMany<FamilyRecord>(ids.map(familyKey)) : [];
+    const families = ids.length ? await store.cache.getMany<FamilyRecord>(ids.map(familyKey(userId))) : [];
     const live = ids.filter((_, i) => families[i] != null);
     live.push(familyId);
-    for (const old of live.splice(0, Math.max(0, live.length - maxSessions))) await endFamily(old);
+    for (const old of live.splice(0, Math.max(0, live.length - maxSessions))) await endFamily(userId, old);
     await store.cache.set(userSessionsKey(userId), live, ttlSeconds);
   }
 
@@ -150,7 +152,7 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
         ip: clip(client.ip, 64),
       };
       await Promise.all([
-        store.cache.set(familyKey(familyId), family, ttlSeconds),
+        store.cache.set(familyKey(userId)(familyId), family, ttlSeconds),
         store.cache.set(tokenKey(hash), { userId, familyId, issuedAt: at } satisfies TokenRecord, ttlSeconds),
       ]);
       await remember(userId, familyId);
@@ -166,7 +168,7 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
       try {
         value = await authorize(userId, familyId);
       } catch (error) {
-        if (error instanceof UnauthenticatedError) await endFamily(familyId);
+        if (error instanceof UnauthenticatedError) await endFamily(userId, familyId);
         throw error;
       }
 
@@ -174,7 +176,7 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
       const child = derive(token);
       const childHash = sha256(child);
       await using _lock = await lock(`refresh:${familyId}`);
-      const family = await store.cache.get<FamilyRecord>(familyKey(familyId));
+      const family = await store.cache.get<FamilyRecord>(familyKey(userId)(familyId));
       if (!family || !(await isLive(familyId, family))) throw new UnauthenticatedError("refresh token has been revoked");
 
       if (family.current === hash) {
@@ -192,14 +194,14 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
           ip: client.ip ? clip(client.ip, 64) : family.ip,
           userAgent: client.userAgent ? clip(client.userAgent, 256) : family.userAgent,
         };
-        await store.cache.set(familyKey(familyId), next, ttlSeconds);
+        await store.cache.set(familyKey(userId)(familyId), next, ttlSeconds);
         return { token: child, sid: familyId, value };
       }
       const justRotated =
         family.previous === hash && family.current === childHash && family.rotatedAt !== null && now() - family.rotatedAt < graceMs;
       if (justRotated) return { token: child, sid: familyId, value };
 
-      await endFamily(familyId);
+      await endFamily(userId, familyId);
       log?.warn("refresh token reuse detected: session ended", { userId, sessionId: familyId });
       throw new UnauthenticatedError("refresh token was already used: the session has been revoked, sign in again");
     },
@@ -207,7 +209,7 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
     async renew(userId, sid, notBeforeMs) {
       if (!SESSION_ID.test(sid)) return null;
       await using _lock = await lock(`refresh:${sid}`);
-      const family = await store.cache.get<FamilyRecord>(familyKey(sid));
+      const family = await store.cache.get<FamilyRecord>(familyKey(userId)(sid));
       if (family?.userId !== userId) return null;
       // Issued strictly after the mark that voided the session's tokens, so the mark spares it.
       await pastMark(notBeforeMs, now);
@@ -217,7 +219,7 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
       const at = now();
       await store.cache.set(tokenKey(hash), { userId, familyId: sid, issuedAt: at } satisfies TokenRecord, ttlSeconds);
       await store.cache.set(
-        familyKey(sid),
+        familyKey(userId)(sid),
         { ...family, current: hash, previous: null, rotatedAt: null, issuedAt: at, lastUsedAt: at } satisfies FamilyRecord,
         ttlSeconds,
       );
@@ -233,15 +235,15 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
     },
 
     async end(userId, sid) {
-      const family = SESSION_ID.test(sid) ? await store.cache.get<FamilyRecord>(familyKey(sid)) : null;
+      const family = SESSION_ID.test(sid) ? await store.cache.get<FamilyRecord>(familyKey(userId)(sid)) : null;
       if (!family || family.userId !== userId || !(await isLive(sid, family))) throw new NotFoundError(`no active session ${sid}`);
-      await endFamily(sid);
+      await endFamily(userId, sid);
     },
 
     async list(userId) {
       const ids = (await store.cache.get<string[]>(userSessionsKey(userId))) ?? [];
       if (ids.length === 0) return [];
-      const families = await store.cache.getMany<FamilyRecord>(ids.map(familyKey));
+      const families = await store.cache.getMany<FamilyRecord>(ids.map(familyKey(userId)));
       const found = ids.flatMap((id, i) => {
         const family = families[i];
         return family && family.userId === userId ? [{ id, family }] : [];

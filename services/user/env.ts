@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { UserService } from "../../gen/user/v1/user_pb.ts";
-import { parseEnv, port, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
+import { parseEnv, port, redisChecks, redisEnv, serverHostEnv, shutdownEnv, tokenLifetimeEnv } from "../../lib/config/config.ts";
 import { acceptedCredentials, credentialEnv, credentialsRequiredInProduction } from "../../lib/config/credentials.ts";
 import { databaseEnv } from "../../lib/db/env.ts";
 import { metricsEnv } from "../../lib/metrics/metrics.ts";
@@ -28,7 +28,7 @@ export type UserEnv = ReturnType<typeof loadUserEnv>;
 export function loadUserEnv(env: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(
     userEnvSchema,
-    { requiredInProduction: ["DATABASE_URL", "REDIS_URL", ...credentialsRequiredInProduction(CALLERS)] },
+    { requiredInProduction: ["DATABASE_URL", ...credentialsRequiredInProduction(CALLERS)], checks: [redisChecks] },
     env,
   );
   return { ...parsed, credentials: acceptedCredentials(parsed, CALLERS) };

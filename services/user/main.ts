@@ -4,7 +4,7 @@ import { configCommand, runCommands, serveCommand } from "../../lib/cli.ts";
 import { tokenLifetimes } from "../../lib/config/config.ts";
 import { storeFromEnv } from "../../lib/redis/index.ts";
 import { openDatabase } from "../../lib/db/database.ts";
-import { pgliteDir } from "../../lib/db/env.ts";
+import { databaseOptions } from "../../lib/db/env.ts";
 import { migrateCommand } from "../../lib/db/migrate-cli.ts";
 import { createLogger } from "../../lib/log.ts";
 import { onShutdown } from "../../lib/shutdown/shutdown.ts";
@@ -24,7 +24,7 @@ const serve = serveCommand(USAGE, async (portFlag) => {
   const env = loadUserEnv();
   const tracing = startTracing("user-service", env);
   const log = createLogger({ service: "user-service" });
-  const db = await openDatabase({ url: env.DATABASE_URL, pgliteDir: pgliteDir(env.DATA_DIR) });
+  const db = await openDatabase(databaseOptions(env));
   const store = storeFromEnv(env);
   const service = await startUserService({
     db,

@@ -3,6 +3,7 @@
 import type { Store } from "../../lib/redis/types.ts";
 import type { Database } from "../../lib/db/database.ts";
 import { migrateUp } from "../../lib/db/migrate.ts";
+import { migrateRedisKeys } from "../../lib/redis/key-migrations.ts";
 import type { Logger } from "../../lib/log.ts";
 import { authorizeCallers, type Caller, type CallerCredentials } from "../../lib/rpc/callers.ts";
 import { rpcAccessLog } from "../../lib/rpc/access-log.ts";
@@ -33,13 +34,45 @@ export type UserServiceOptions = {
   healthProbeMs?: number;
   /** shutdownTimeoutMs is how long close() waits for in-flight calls; default 10 s. */
   shutdownTimeoutMs?: number;
+  /** keyMigrationRetryMs is how soon a Redis key migration that met an unavailable Redis runs again; default 10 s. */
+  keyMigrationRetryMs?: number;
 };
 
-/** startUserService applies pending migrations, then serves UserService with health and reflection. */
+/**
+ * migrateKeysOrRetry runs the Redis key migrations (lib/redis/key-migrations.ts) before the service
+ * serves. With Redis unavailable the service starts anyway — the gateway fails closed meanwhile,
+ * so no token goes unchecked — and the migration runs again every retryMs until it completes;
+ * the answer stops those retries.
+ */
+async function migrateKeysOrRetry(store: Store, log: Logger, retryMs: number): Promise<() => void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const attempt = async () => {
+    try {
+      await migrateRedisKeys(store, log);
+    } catch (error) {
+      log.warn("Redis key migration postponed: Redis unavailable", {
+        error: error instanceof Error ? error.message : String(error),
+        retryMs,
+      });
+      if (!stopped) timer = setTimeout(attempt, retryMs);
+      timer?.unref();
+    }
+  };
+  await attempt();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/** startUserService applies pending migrations (SQL, then Redis keys), then serves UserService with
+ * health and reflection. */
 export async function startUserService(options: UserServiceOptions) {
   const { db, store, log } = options;
   await db.ping();
   await db.withSql((sql) => migrateUp(sql, (name) => log.info("applied migration", { migration: name })));
+  const stopKeyMigration = await migrateKeysOrRetry(store, log, options.keyMigrationRetryMs ?? 10_000);
   const routes = userRoutes({ prisma: db.prisma, cache: store, log, revocations: createRevocations(store, options.lifetimes) });
   const authorize = authorizeCallers(options.credentials);
   const server: RpcServer = await startRpcServer({
@@ -68,6 +101,7 @@ export async function startUserService(options: UserServiceOptions) {
     /** inProcess is a transport for a caller in this process (combined mode, the CLI): same checks, no network. */
     inProcess: (caller: Caller) => inProcessTransport(routes, { caller, interceptors: [authorize], health: server.health, log }),
     async close() {
+      stopKeyMigration();
       stopProbe();
       await server.close();
     },

@@ -26,10 +26,10 @@ describeStores("user cache", (store) => {
     expect(await userCache.read(store(), user.id)).toBeNull();
   });
 
-  test("an entry is the UserResponse contract in protobuf JSON under user:<id>, as GetUser answers it", async () => {
+  test("an entry is the UserResponse contract in protobuf JSON under {user:<id>}, as GetUser answers it", async () => {
     const user = newUser();
     await userCache.write(store(), user);
-    const json = await store().cache.get<JsonValue>(`user:${user.id}`);
+    const json = await store().cache.get<JsonValue>(`{user:${user.id}}`);
     expect(json).toEqual({
       id: user.id,
       email: "ada@example.com",
@@ -45,9 +45,9 @@ describeStores("user cache", (store) => {
   test("write never caches a deleted user, and read takes a deleted user's entry for none", async () => {
     const user = { ...newUser(), deletedAt: new Date("2026-12-02T12:00:00.000Z") };
     await userCache.write(store(), user);
-    expect(await store().cache.get(`user:${user.id}`)).toBeNull();
-    await store().cache.set(`user:${user.id}`, toJson(UserResponseSchema, userCache.toContract(user)));
-    expect(await store().cache.get(`user:${user.id}`)).toMatchObject({ deletedAt: "2026-12-02T12:00:00.000Z" });
+    expect(await store().cache.get(`{user:${user.id}}`)).toBeNull();
+    await store().cache.set(`{user:${user.id}}`, toJson(UserResponseSchema, userCache.toContract(user)));
+    expect(await store().cache.get(`{user:${user.id}}`)).toMatchObject({ deletedAt: "2026-12-02T12:00:00.000Z" });
     expect(await userCache.read(store(), user.id)).toBeNull();
   });
 
@@ -55,6 +55,6 @@ describeStores("user cache", (store) => {
     const user = newUser();
     await userCache.write(store(), user);
     const redis = store().redis;
-    if (redis) expect(await redis.pttl(`${store().prefix}user:${user.id}`)).toBeWithin(3_590_000, 3_600_001);
+    if (redis) expect(await redis.pttl(`${store().prefix}{user:${user.id}}`)).toBeWithin(3_590_000, 3_600_001);
   });
 });

@@ -1,14 +1,15 @@
-// The user cache: each active user under `user:<id>` (the toolkit's key family) for one hour, stored
+// The user cache: each active user under `{user:<id>}` (the toolkit's key family, as a hash tag: on a
+// Redis Cluster it shares a slot with the user's revocation marks) for one hour, stored
 // as the public contract user.v1.UserResponse in protobuf JSON. The contract, not this service's
 // types, is the format because the gateway reads these entries itself — in the same round trip as
 // its rate limit and revocation check (gateway/routes/users/cached-user.ts) — and must not import
 // this service. This service alone writes and invalidates them, before it answers.
 import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { type UserResponse, UserResponseSchema } from "../../gen/user/v1/user_pb.ts";
-import { KEY_PREFIXES, type Store } from "../../lib/redis/index.ts";
+import { type Store, userTag } from "../../lib/redis/index.ts";
 import type { PublicUser } from "./user.ts";
 
-const key = (id: string) => `${KEY_PREFIXES.user}${id}`;
+const key = userTag;
 
 /** read returns the cached active user, or null when absent (an entry of a deleted user is none). */
 export async function read(store: Store, id: string): Promise<PublicUser | null> {

@@ -99,9 +99,9 @@ describe("reads", () => {
   test("GetUser reads through the cache and sees updates at once", async () => {
     const user = await create();
     await svc.users.getUser({ id: user.id });
-    expect(await svc.store.cache.get(`user:${user.id}`)).not.toBeNull();
+    expect(await svc.store.cache.get(`{user:${user.id}}`)).not.toBeNull();
     await svc.users.updateUser({ id: user.id, name: "Renamed" });
-    expect(await svc.store.cache.get(`user:${user.id}`)).toBeNull();
+    expect(await svc.store.cache.get(`{user:${user.id}}`)).toBeNull();
     expect((await svc.users.getUser({ id: user.id })).name).toBe("Renamed");
   });
 });

@@ -119,7 +119,7 @@ for (const variant of variants) {
       // With Redis, serve keeps its keys under the run's REDIS_KEY_PREFIX (see test/binaries.ts).
       if (env.REDIS_URL) {
         expect(await redisKeys()).toEqual(
-          expect.arrayContaining(["rate_limit:auth:127.0.0.1", "rate_limit:users:127.0.0.1", `user:${user.id}`]),
+          expect.arrayContaining(["rate_limit:auth:127.0.0.1", "rate_limit:users:127.0.0.1", `{user:${user.id}}`]),
         );
       }
     });

@@ -203,7 +203,9 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
       await grpcJsUnary(client!, rpc.deleteUser, { id: user.id }, { metadata: operator, deadlineMs: 10_000 });
       expect((await api("/users/me", { token: access_token })).status).toBe(401);
       const keys = await redisKeys();
-      expect(keys).toEqual(expect.arrayContaining(["rate_limit:auth:127.0.0.1", "rate_limit:users:127.0.0.1", `revoked:user:${user.id}`]));
+      expect(keys).toEqual(
+        expect.arrayContaining(["rate_limit:auth:127.0.0.1", "rate_limit:users:127.0.0.1", `revoked:access:{user:${user.id}}`]),
+      );
       expect(keys.some((key) => key.startsWith("refresh:token:"))).toBe(true);
     });
   });

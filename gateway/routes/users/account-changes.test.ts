@@ -92,7 +92,7 @@ describe("delete and restore", () => {
     const user = await stack.register();
     expect((await stack.fetch(`/users/${user.user.id}`, { method: "DELETE", headers: bearer(admin) })).status).toBe(204);
     // As if JWT_EXPIRATION_HOURS had passed: the access-token mark is gone, the sessions' mark is not.
-    await stack.svc.store.cache.delete(`revoked:user:${user.user.id}`);
+    await stack.svc.store.cache.delete(`revoked:access:{user:${user.user.id}}`);
     expect((await stack.fetch(`/users/${user.user.id}/restore`, { method: "POST", headers: bearer(admin) })).status).toBe(200);
     await expectProblem(await refresh(user), 401);
     expect((await stack.login(user.user.email)).user.id).toBe(user.user.id);

@@ -43,7 +43,7 @@ async function observed() {
   return { gateway, me };
 }
 
-const cacheKey = (id: string) => `user:${id}`;
+const cacheKey = (id: string) => `{user:${id}}`;
 
 describe("GET /users/me and the user cache", () => {
   test("costs one store round trip; a cached user answers without a user-service call, the same bytes and ETag", async () => {

@@ -1,5 +1,5 @@
 // GET /users/me from the user service's cache, without a call: the rate limit's round trip read the
-// entry (`user:<id>`, the user.v1.UserResponse contract in protobuf JSON, written and invalidated
+// entry (`{user:<id>}`, the user.v1.UserResponse contract in protobuf JSON, written and invalidated
 // by the user service) together with the token's revocation marks, and authenticate handed it on
 // only for an unrevoked token. Anything doubtful is a miss, and the user service answers.
 import { fromJsonString } from "@bufbuild/protobuf";
