@@ -14,6 +14,7 @@
 // a call (cancellation, deadline) gets its rejection at once; the connection is closed as soon as
 // nothing else is waiting on it, which tells the server to stop working on the call.
 import type { Socket } from "bun";
+import { type BodyReader, CRLF, chunkedBody, eofBody, HEAD_END, lengthBody, readBody } from "./http1-framing.ts";
 
 export type Http1Response = {
   status: number;
@@ -87,15 +88,10 @@ type Parser = {
   status: number;
   headers: [string, string][];
   close: boolean;
-  body:
-    | { kind: "length"; remaining: number }
-    | { kind: "chunked"; state: "size" | "data" | "crlf" | "trailer"; remaining: number }
-    | { kind: "eof" };
+  body: BodyReader;
   parts: Uint8Array[];
 };
 
-const HEAD_END = Buffer.from("\r\n\r\n");
-const CRLF = "\r\n";
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/;
 const SKIP = new Set(["host", "content-length", "connection", "transfer-encoding", "keep-alive"]);
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -365,10 +361,11 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
         if (parsed.status < 200) continue; // 100 Continue and other interim answers
         conn.parser = parsed;
       }
-      const next = readBody(conn.parser, data, offset);
+      const parser = conn.parser;
+      const next = readBody(parser.body, data, offset, (start, end) => parser.parts.push(copy(data, start, end)));
       if (next < 0) return broken(conn, "malformed chunked framing");
       offset = next;
-      if (!isComplete(conn.parser)) break;
+      if (!parser.body.done) break;
       complete(conn);
     }
     if (offset < data.length && !conn.closed) conn.buffer = Buffer.from(data.subarray(offset));
@@ -430,13 +427,7 @@ function parseHead(text: string): Parser | undefined {
     status,
     headers: head.headers,
     close: head.close,
-    body: bodyless
-      ? { kind: "length", remaining: 0 }
-      : chunked
-        ? { kind: "chunked", state: "size", remaining: 0 }
-        : length !== undefined
-          ? { kind: "length", remaining: length }
-          : { kind: "eof" },
+    body: bodyless ? lengthBody(0) : chunked ? chunkedBody() : length !== undefined ? lengthBody(length) : eofBody(),
     parts: [],
   };
 }
@@ -484,53 +475,4 @@ function join(parts: Uint8Array[]): Uint8Array {
     at += part.length;
   }
   return bytes;
-}
-
-const isComplete = (parser: Parser) =>
-  parser.body.kind === "length"
-    ? parser.body.remaining === 0
-    : parser.body.kind === "chunked" && parser.body.state === "trailer" && parser.body.remaining === -1;
-
-/** readBody reads answer body bytes from data at offset; returns where it stopped, or -1 on bad framing. */
-function readBody(parser: Parser, data: Buffer, offset: number): number {
-  const body = parser.body;
-  if (body.kind === "eof") {
-    if (offset < data.length) parser.parts.push(copy(data, offset, data.length));
-    return data.length;
-  }
-  if (body.kind === "length") {
-    const take = Math.min(body.remaining, data.length - offset);
-    if (take > 0) parser.parts.push(copy(data, offset, offset + take));
-    body.remaining -= take;
-    return offset + take;
-  }
-  let at = offset;
-  for (;;) {
-    if (body.state === "data") {
-      const take = Math.min(body.remaining, data.length - at);
-      if (take > 0) parser.parts.push(copy(data, at, at + take));
-      body.remaining -= take;
-      at += take;
-      if (body.remaining > 0) return at;
-      body.state = "crlf";
-    }
-    const end = data.indexOf(CRLF, at);
-    if (end < 0) return data.length - at > 4096 ? -1 : at;
-    const line = data.toString("latin1", at, end);
-    at = end + 2;
-    if (body.state === "crlf") {
-      if (line !== "") return -1;
-      body.state = "size";
-    } else if (body.state === "trailer") {
-      if (line === "") {
-        body.remaining = -1; // complete
-        return at;
-      }
-    } else {
-      const size = /^([0-9a-fA-F]{1,8})[ \t]*(?:;.*)?$/.exec(line);
-      if (!size) return -1;
-      body.remaining = Number.parseInt(size[1]!, 16);
-      body.state = body.remaining === 0 ? "trailer" : "data";
-    }
-  }
 }

@@ -14,6 +14,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket, TCPSocketListener } from "bun";
 import { PortInUseError } from "../listen.ts";
+import { type BodyReader, CRLF, chunkedBody, HEAD_END, lengthBody, readBody } from "./http1-framing.ts";
 
 export type Http1Request = {
   method: string;
@@ -54,8 +55,6 @@ export type Http1Server = {
 };
 
 const MAX_HEAD_BYTES = 64 * 1024;
-const CRLF = "\r\n";
-const HEAD_END = Buffer.from("\r\n\r\n");
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\/\S*) HTTP\/1\.([01])$/;
 // content-length, transfer-encoding, connection, expect
 const FRAMING_NAME_LENGTHS = new Set([14, 17, 10, 6]);
@@ -75,18 +74,16 @@ type Slot = {
   counted: boolean;
 };
 
-type Body = { kind: "length"; remaining: number } | { kind: "chunked"; state: "size" | "data" | "crlf" | "trailer"; remaining: number };
 type Pending = {
   method: string;
   target: string;
   headers: Headers;
   keepAlive: boolean;
-  body: Body;
+  body: BodyReader;
   parts: Uint8Array[];
   length: number;
   tooLarge: boolean;
   expectContinue: boolean;
-  complete: boolean;
 };
 
 type Connection = {
@@ -330,68 +327,24 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
       target: line[2]!,
       headers,
       keepAlive: keepAlive && !stopping,
-      body: chunked ? { kind: "chunked", state: "size", remaining: 0 } : { kind: "length", remaining: declared },
+      body: chunked ? chunkedBody() : lengthBody(declared),
       parts: [],
       length: 0,
       tooLarge: declared > maxBodyBytes,
       expectContinue,
-      complete: false,
     };
   }
 
   /** keep adds body bytes, or drops them once the body is over maxBodyBytes. */
-  function keep(pending: Pending, bytes: Uint8Array) {
-    pending.length += bytes.length;
+  function keep(pending: Pending, data: Buffer, start: number, end: number) {
+    pending.length += end - start;
     if (pending.length > maxBodyBytes) {
       pending.tooLarge = true;
       pending.parts = [];
     }
     // A copy (the socket may reuse its buffer), and a plain Uint8Array: protobuf's reader slices it
     // per string field, and a Buffer's subarray costs more.
-    if (!pending.tooLarge && bytes.length > 0) pending.parts.push(new Uint8Array(bytes));
-  }
-
-  /** readBody consumes body bytes from data at offset and returns where it stopped (-1: bad chunked framing); pending.complete says the body is whole. */
-  function readBody(pending: Pending, data: Buffer, offset: number): number {
-    const body = pending.body;
-    if (body.kind === "length") {
-      const take = Math.min(body.remaining, data.length - offset);
-      keep(pending, data.subarray(offset, offset + take));
-      body.remaining -= take;
-      pending.complete = body.remaining === 0;
-      return offset + take;
-    }
-    let at = offset;
-    for (;;) {
-      if (body.state === "data") {
-        const take = Math.min(body.remaining, data.length - at);
-        keep(pending, data.subarray(at, at + take));
-        body.remaining -= take;
-        at += take;
-        if (body.remaining > 0) return at;
-        body.state = "crlf";
-      }
-      const end = data.indexOf(CRLF, at);
-      // A size or trailer line isn't complete yet: it waits in the buffer (but not forever).
-      if (end < 0) return data.length - at > 4096 ? -1 : at;
-      const line = data.toString("latin1", at, end);
-      at = end + 2;
-      if (body.state === "crlf") {
-        if (line !== "") return -1;
-        body.state = "size";
-      } else if (body.state === "trailer") {
-        // Trailer fields are read and not kept; the empty line ends the body.
-        if (line === "") {
-          pending.complete = true;
-          return at;
-        }
-      } else {
-        const size = /^([0-9a-fA-F]{1,8})[ \t]*(?:;.*)?$/.exec(line);
-        if (!size) return -1;
-        body.remaining = Number.parseInt(size[1]!, 16);
-        body.state = body.remaining === 0 ? "trailer" : "data";
-      }
-    }
+    if (!pending.tooLarge) pending.parts.push(new Uint8Array(data.subarray(start, end)));
   }
 
   function onData(connection: Connection, chunk: Buffer) {
@@ -427,13 +380,13 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
         connection.pending = pending;
         if (pending.expectContinue && connection.slots.length === 0 && !pending.tooLarge) write(connection, CONTINUE);
       }
-      const next = readBody(pending, data, offset);
+      const next = readBody(pending.body, data, offset, (start, end) => keep(pending, data, start, end));
       if (next < 0) {
         refuse(connection, 400);
         break;
       }
       offset = next;
-      if (!pending.complete) break;
+      if (!pending.body.done) break;
       connection.pending = undefined;
       dispatch(connection, pending);
     }

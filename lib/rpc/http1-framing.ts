@@ -1,0 +1,69 @@
+// HTTP/1.1 message bodies as both ends of the internal hop read them: by content-length, chunked
+// (RFC 9112 §7.1: sizes in hex, extensions and trailer fields read and dropped), or — answers only —
+// to the end of the connection. One reader for the server's requests and the client's answers.
+
+export const CRLF = "\r\n";
+export const HEAD_END = Buffer.from("\r\n\r\n");
+
+/** A body being read; done is set once it is whole. */
+export type BodyReader = (
+  | { kind: "length"; remaining: number }
+  | { kind: "chunked"; state: "size" | "data" | "crlf" | "trailer"; remaining: number }
+  | { kind: "eof" }
+) & { done: boolean };
+
+export const lengthBody = (length: number): BodyReader => ({ kind: "length", remaining: length, done: length === 0 });
+export const chunkedBody = (): BodyReader => ({ kind: "chunked", state: "size", remaining: 0, done: false });
+export const eofBody = (): BodyReader => ({ kind: "eof", done: false });
+
+// A size or trailer line longer than this is not one: the framing is lost.
+const MAX_LINE = 4096;
+const CHUNK_SIZE = /^([0-9a-fA-F]{1,8})[ \t]*(?:;.*)?$/;
+
+/**
+ * readBody consumes body bytes from data at offset, handing each piece to take (a view into data:
+ * copy what you keep), and returns where it stopped: the end of the body or of data, or -1 when the
+ * chunked framing is broken. An unfinished size or trailer line is left unread for the next data.
+ */
+export function readBody(body: BodyReader, data: Buffer, offset: number, take: (start: number, end: number) => void): number {
+  if (body.kind === "eof") {
+    if (offset < data.length) take(offset, data.length);
+    return data.length;
+  }
+  if (body.kind === "length") {
+    const n = Math.min(body.remaining, data.length - offset);
+    if (n > 0) take(offset, offset + n);
+    body.remaining -= n;
+    body.done = body.remaining === 0;
+    return offset + n;
+  }
+  let at = offset;
+  for (;;) {
+    if (body.state === "data") {
+      const n = Math.min(body.remaining, data.length - at);
+      if (n > 0) take(at, at + n);
+      body.remaining -= n;
+      at += n;
+      if (body.remaining > 0) return at;
+      body.state = "crlf";
+    }
+    const end = data.indexOf(CRLF, at);
+    if (end < 0) return data.length - at > MAX_LINE ? -1 : at;
+    const line = data.toString("latin1", at, end);
+    at = end + 2;
+    if (body.state === "crlf") {
+      if (line !== "") return -1;
+      body.state = "size";
+    } else if (body.state === "trailer") {
+      if (line === "") {
+        body.done = true;
+        return at;
+      }
+    } else {
+      const size = CHUNK_SIZE.exec(line);
+      if (!size) return -1;
+      body.remaining = Number.parseInt(size[1]!, 16);
+      body.state = body.remaining === 0 ? "trailer" : "data";
+    }
+  }
+}
