@@ -185,7 +185,7 @@ describe("connections", () => {
             else controller.enqueue(new TextEncoder().encode(next));
           },
         });
-        return new Response(stream, { headers: { "content-type": "text/plain", "content-length": "999" } });
+        return new Response(stream, { headers: { "content-type": "text/plain" } });
       }).port,
     );
     raw.send(post("/stream", ""));
@@ -194,6 +194,14 @@ describe("connections", () => {
     expect(text).toContain("transfer-encoding: chunked");
     expect(text).not.toContain("content-length");
     expect(text.slice(text.indexOf("\r\n\r\n") + 4)).toBe("6\r\nfirst \r\n7\r\nsecond \r\n5\r\nthird\r\n0\r\n\r\n");
+  });
+
+  test("a Response that declares its length goes out whole, with the length of what it holds", async () => {
+    const raw = await connect(start(() => new Response("twelve bytes", { headers: { "content-length": "999" } })).port);
+    raw.send(post("/whole", ""));
+    await until(() => raw.text().endsWith("twelve bytes"));
+    expect(raw.text()).toContain("content-length: 12\r\n");
+    expect(raw.text()).not.toContain("chunked");
   });
 
   test("a large answer arrives whole (the socket's backpressure is respected)", async () => {

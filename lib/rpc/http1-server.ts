@@ -159,7 +159,11 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
   }
 
   function answerInto(connection: Connection, slot: Slot, answer: Http1Answer | Response, head: boolean) {
-    if (answer instanceof Response) return void stream(connection, slot, answer, head);
+    if (answer instanceof Response) {
+      // A body of known length (a unary answer) goes out whole with its length; others stream.
+      if (answer.headers.has("content-length") && answer.body !== null) return void whole(connection, slot, answer, head);
+      return void stream(connection, slot, answer, head);
+    }
     const status = answer.status;
     let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
     answer.headers.forEach((value, key) => {
@@ -173,6 +177,23 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
     if (body) bytes.set(body, at);
     slot.out.push(bytes);
     slot.done = true;
+  }
+
+  /** whole reads a Response of known length and sends it as one answer. */
+  function whole(connection: Connection, slot: Slot, response: Response, head: boolean) {
+    response.bytes().then(
+      (body) => {
+        if (connection.closed) return;
+        answerInto(connection, slot, { status: response.status, headers: response.headers, body }, head);
+        markDirty(connection);
+      },
+      (error: unknown) => {
+        onError(error);
+        if (connection.closed) return;
+        answerInto(connection, slot, plain(500), head);
+        markDirty(connection);
+      },
+    );
   }
 
   /** stream sends a Response chunked, each chunk as it is read. */
