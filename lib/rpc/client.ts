@@ -37,12 +37,13 @@ export function createRpcTransport(baseUrl: string, options: RpcTransportOptions
 }
 
 function oneReplica(baseUrl: string, options: RpcTransportOptions): Transport {
-  const interceptors = [rpcMetrics("client"), passRequestId, traceClient, lostPeerIsUnavailable, ...(options.interceptors ?? [])];
+  const interceptors = [rpcMetrics("client"), passRequestId, traceClient, ...(options.interceptors ?? [])];
+  // The Connect client reports a lost connection as Unavailable itself.
   if (options.protocol !== "grpc") return createConnectClientTransport(baseUrl, { timeoutMs: options.timeoutMs ?? 5000, interceptors });
   return createGrpcTransport({
     baseUrl,
     defaultTimeoutMs: options.timeoutMs ?? 5000,
-    interceptors,
+    interceptors: [rpcMetrics("client"), passRequestId, traceClient, lostPeerIsUnavailable, ...(options.interceptors ?? [])],
     // Pings find a silently dead peer (e.g. a vanished pod) instead of waiting on TCP.
     pingIntervalMs: 30_000,
     pingTimeoutMs: 5000,

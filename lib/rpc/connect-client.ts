@@ -147,12 +147,12 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
         contextValues: contextValues ?? createContextValues(),
         message: create(method.input, input) as UnaryRequest["message"],
       };
-      return (send(request) as Promise<UnaryResponse>)
-        .catch((error: unknown) => {
-          // fetch rejects with the signal's reason; a plain abort() is the caller's cancellation.
-          throw signal.aborted ? ConnectError.from(signal.reason, Code.Canceled) : ConnectError.from(error);
-        })
-        .finally(cancel) as Promise<UnaryResponse<typeof method.input, typeof method.output>>;
+      const answered = (send(request) as Promise<UnaryResponse>).catch((error: unknown) => {
+        // fetch rejects with the signal's reason; a plain abort() is the caller's cancellation.
+        throw signal.aborted ? ConnectError.from(signal.reason, Code.Canceled) : ConnectError.from(error);
+      });
+      // A timer to stop only when there is one (a caller's signal); otherwise no third promise.
+      return (signal === NEVER ? answered : answered.finally(cancel)) as Promise<UnaryResponse<typeof method.input, typeof method.output>>;
     },
     stream: (method, signal, timeoutMs, header, input, contextValues) =>
       streams.stream(method, signal, timeoutMs, header, input, contextValues),
