@@ -68,6 +68,23 @@ describe("pipelining", () => {
     expect(raw.text()).toContain("x-seen: 127.0.0.1");
   });
 
+  test("a client that pipelines 2,000 requests at once is read at most 256 ahead of its answers, and every one is answered in order", async () => {
+    let running = 0;
+    let most = 0;
+    const raw = await connect(
+      start(async (request) => {
+        most = Math.max(most, ++running);
+        await Bun.sleep(1);
+        running--;
+        return echo(request);
+      }).port,
+    );
+    raw.send(Array.from({ length: 2000 }, (_, i) => post(`/n${i}`, String(i))).join(""));
+    await until(() => bodies(raw.text()).length === 2000, 15_000);
+    expect(bodies(raw.text())).toEqual(Array.from({ length: 2000 }, (_, i) => `POST /n${i} ${i}`));
+    expect(most).toBeLessThanOrEqual(256);
+  });
+
   test("reads heads and bodies that arrive a byte at a time", async () => {
     const raw = await connect(start().port);
     for (const byte of post("/slow", "bytes")) {

@@ -55,6 +55,8 @@ export type Http1Server = {
 };
 
 const MAX_HEAD_BYTES = 64 * 1024;
+// Requests read ahead of their answers on one connection (a pipelining client waits beyond this).
+const MAX_PIPELINED = 256;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\/\S*) HTTP\/1\.([01])$/;
 // content-length, transfer-encoding, connection, expect
 const FRAMING_NAME_LENGTHS = new Set([14, 17, 10, 6]);
@@ -95,6 +97,8 @@ type Connection = {
   stopped: boolean;
   /** unsent holds bytes the socket didn't take, until it drains. */
   unsent: Uint8Array | undefined;
+  /** paused: too many requests are waiting for their answers; the socket isn't read meanwhile. */
+  paused: boolean;
   closed: boolean;
 };
 
@@ -139,6 +143,7 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
       }
     }
     if (parts.length > 0) write(connection, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    if (connection.paused) queueMicrotask(() => resume(connection));
     if (close || (connection.stopped && connection.slots.length === 0 && !connection.pending)) {
       if (connection.unsent) connection.stopped = true;
       else connection.socket.end();
@@ -376,7 +381,7 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
       connection.buffer = undefined;
     }
     let offset = 0;
-    while (offset < data.length && !connection.stopped) {
+    while (offset < data.length && !connection.stopped && connection.slots.length < MAX_PIPELINED) {
       let pending = connection.pending;
       if (!pending) {
         const end = data.indexOf(HEAD_END, offset);
@@ -413,7 +418,21 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
     }
     // A partial head or chunk line waits for the rest (a copy: the socket may reuse its buffer).
     if (offset < data.length && !connection.stopped) connection.buffer = Buffer.from(data.subarray(offset));
+    // A client that pipelines more than MAX_PIPELINED unanswered requests is read no further until
+    // answers go out: what it sends waits in the kernel's buffers, not in this process.
+    if (connection.slots.length >= MAX_PIPELINED && !connection.paused) {
+      connection.paused = true;
+      connection.socket.pause();
+    }
     flush(connection);
+  }
+
+  /** resume reads a paused connection again once its queue has room, starting with what it buffered. */
+  function resume(connection: Connection) {
+    if (!connection.paused || connection.closed || connection.slots.length >= MAX_PIPELINED / 2) return;
+    connection.paused = false;
+    connection.socket.resume();
+    if (connection.buffer) onData(connection, Buffer.alloc(0));
   }
 
   let listener: TCPSocketListener<Connection>;
@@ -430,6 +449,7 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
             slots: [],
             stopped: false,
             unsent: undefined,
+            paused: false,
             closed: false,
           };
           socket.data = connection;
