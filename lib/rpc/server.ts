@@ -191,6 +191,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
             shutdownSignal: shutdown.signal,
             streaming,
             onCall: (delta) => track(undefined, delta),
+            onError: (error) => logError("internal listener")(error as NodeJS.ErrnoException),
             pages: options.pages,
           });
   } catch (error) {
