@@ -42,10 +42,10 @@ const redisProblems = (env: Record<string, string>) => {
 };
 
 test("REDIS_CLUSTER_NODES and REDIS_SENTINELS parse host:port lists (IPv6 in brackets)", () => {
-  const env = parseEnv(z.object(redisEnv), { checks: [redisChecks] }, { REDIS_CLUSTER_NODES: "redis-0:6379, 10.0.0.2:7000,[::1]:7001" });
+  const env = parseEnv(z.object(redisEnv), { checks: [redisChecks] }, { REDIS_CLUSTER_NODES: "redis-0:6379, 127.0.0.2:7000,[::1]:7001" });
   expect(env.REDIS_CLUSTER_NODES).toEqual([
     { host: "redis-0", port: 6379 },
-    { host: "10.0.0.2", port: 7000 },
+    { host: "127.0.0.2", port: 7000 },
     { host: "::1", port: 7001 },
   ]);
   for (const bad of ["redis-0", "redis-0:", "redis-0:70000", "a:1,,b:2", "redis://redis-0:6379"]) {
