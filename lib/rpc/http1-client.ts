@@ -14,7 +14,7 @@
 // a call (cancellation, deadline) gets its rejection at once; the connection is closed as soon as
 // nothing else is waiting on it, which tells the server to stop working on the call.
 import type { Socket } from "bun";
-import { type BodyReader, CRLF, chunkedBody, eofBody, HEAD_END, lengthBody, readBody } from "./http1-framing.ts";
+import { type BodyReader, CRLF, chunkedBody, eofBody, HEAD_END, lengthBody, readBody, readFields } from "./http1-framing.ts";
 
 export type Http1Response = {
   status: number;
@@ -66,6 +66,8 @@ type Call = {
   onAbort: (() => void) | undefined;
   /** expires is the performance.now() at which the call gives up (Infinity: never). */
   expires: number;
+  /** conn is the connection the call was queued on. */
+  conn: Conn | undefined;
 };
 
 type Conn = {
@@ -99,20 +101,18 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const SWEEP_MS = 10;
 const IDLE_CHECK_MS = 250;
 
-type Json = Record<string, string | string[]>;
-
-/** fieldsOf lists a Headers' fields: Bun's toJSON (a plain object, repeated values as an array) is twice as fast as forEach. */
-function fieldsOf(headers: Headers): [string, string][] {
-  const toJSON = (headers as { toJSON?: () => Json }).toJSON;
-  if (typeof toJSON !== "function") return Array.from(headers);
-  const fields: [string, string][] = [];
-  const json = toJSON.call(headers);
+/** fieldLines writes a Headers' fields as head lines: Bun's toJSON (a plain object; repeated values
+ * joined, set-cookie as an array) is twice as fast as forEach. */
+function fieldLines(headers: Headers): string {
+  let lines = "";
+  const json = headers.toJSON();
   for (const key in json) {
-    const value = json[key]!;
-    if (typeof value === "string") fields.push([key, value]);
-    else for (const one of value) fields.push([key, one]);
+    if (SKIP.has(key)) continue;
+    const value = json[key] as string | string[];
+    if (typeof value === "string") lines += `${key}: ${value}\r\n`;
+    else for (const one of value) lines += `${key}: ${one}\r\n`;
   }
-  return fields;
+  return lines;
 }
 
 /** createHttp1Client sends requests to http://host:port. */
@@ -141,10 +141,7 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
   const closeIdle = () => {
     const limit = performance.now() - idle * 1000;
     for (const conn of [...conns]) {
-      if (conn.queue.length > 0 || conn.idleSince > limit) continue;
-      remove(conn);
-      conn.closed = true;
-      conn.socket?.end();
+      if (conn.queue.length === 0 && conn.idleSince <= limit) retire(conn);
     }
     if (conns.length === 0) {
       clearInterval(idleTimer);
@@ -217,6 +214,13 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
     pending.delete(conn);
   }
 
+  /** retire closes a connection this client is done with (idle, drained, or told to close). */
+  function retire(conn: Conn) {
+    remove(conn);
+    conn.closed = true;
+    conn.socket?.end();
+  }
+
   /** lost fails the calls waiting on a connection that closed: the peer may have started them. */
   function lost(conn: Conn, error?: Error | unknown) {
     if (conn.closed) return;
@@ -251,8 +255,8 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
   function giveUp(call: Call, reason: unknown) {
     if (call.abandoned) return;
     fail(call, reason);
-    const conn = conns.find((c) => c.queue.includes(call));
-    if (!conn) return;
+    const conn = call.conn;
+    if (!conn || conn.closed) return;
     const unsent = conn.outgoing.indexOf(call);
     if (unsent >= 0) {
       // Not written yet: it never reaches the server.
@@ -267,6 +271,7 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
 
   function enqueue(call: Call) {
     const conn = pick();
+    call.conn = conn;
     conn.queue.push(call);
     conn.outgoing.push(call);
     conn.idleSince = Number.POSITIVE_INFINITY;
@@ -312,13 +317,10 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
     }
     if (parser.close) {
       // The server reads nothing after this answer: what was sent behind it goes again elsewhere.
-      conn.draining = true;
       const unread = conn.queue;
       conn.queue = [];
       conn.outgoing = [];
-      remove(conn);
-      conn.closed = true;
-      conn.socket?.end();
+      retire(conn);
       for (const retry of unread) if (!retry.abandoned) enqueue(retry);
       return;
     }
@@ -329,11 +331,9 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
   function settle(conn: Conn) {
     if (conn.queue.some((call) => !call.abandoned)) return;
     if (conn.draining) {
-      remove(conn);
-      conn.closed = true;
-      conn.socket?.end();
-      for (const call of conn.queue) fail(call, new ConnectionLost("abandoned"));
+      // Whatever is still queued was given up on: its answers are not waited for.
       conn.queue = [];
+      retire(conn);
     } else if (conn.queue.length === 0) {
       conn.idleSince = performance.now();
       // Bun's own socket timeouts tick every few seconds; a timer keeps the idle limit exact.
@@ -382,12 +382,10 @@ export function createHttp1Client(host: string, port: number, options: Http1Clie
       if (closed) return Promise.reject(new ConnectionLost("the client is closed"));
       if (signal?.aborted) return Promise.reject(signal.reason);
       if (timeoutMs !== undefined && timeoutMs <= 0) return Promise.reject(new DeadlineReached());
-      let head = `POST ${target} HTTP/1.1\r\n${hostHeader}`;
-      for (const [key, value] of fieldsOf(headers)) if (!SKIP.has(key)) head += `${key}: ${value}\r\n`;
-      head += `content-length: ${body.length}\r\n\r\n`;
+      const head = `POST ${target} HTTP/1.1\r\n${hostHeader}${fieldLines(headers)}content-length: ${body.length}\r\n\r\n`;
       const { promise, resolve, reject } = Promise.withResolvers<Http1Response>();
       const expires = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
-      const call: Call = { head, body, resolve, reject, abandoned: false, signal, onAbort: undefined, expires };
+      const call: Call = { head, body, resolve, reject, abandoned: false, signal, onAbort: undefined, expires, conn: undefined };
       if (signal) {
         call.onAbort = () => giveUp(call, signal.reason);
         signal.addEventListener("abort", call.onAbort, { once: true });
@@ -435,26 +433,16 @@ function parseHead(text: string): Parser | undefined {
 function parseFields(text: string) {
   const lines = text.split(CRLF);
   const line = STATUS_LINE.exec(lines[0]!);
-  if (!line) return undefined;
-  const status = Number(line[1]);
-  const headers: [string, string][] = [];
-  let length: number | undefined;
-  let chunked = false;
-  let close = false;
-  for (let i = 1; i < lines.length; i++) {
-    const header = lines[i]!;
-    const colon = header.indexOf(":");
-    if (colon <= 0) return undefined;
-    const name = header.slice(0, colon).toLowerCase();
-    const value = header.slice(colon + 1).trim();
-    if (name === "content-length") {
-      if (!/^\d{1,15}$/.test(value)) return undefined;
-      length = Number(value);
-    } else if (name === "transfer-encoding") chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-    else if (name === "connection") close = /\bclose\b/i.test(value);
-    headers.push([name, value]);
-  }
-  return { status, headers, close, length, chunked };
+  const fields = line ? readFields(lines) : undefined;
+  if (!line || !fields) return undefined;
+  return {
+    status: Number(line[1]),
+    // Names lower-cased, as Headers has them: the Connect layer looks for `trailer-` ones.
+    headers: fields.pairs.map(([name, value]): [string, string] => [name.toLowerCase(), value]),
+    close: /\bclose\b/.test(fields.connection),
+    length: fields.length === undefined ? undefined : Number(fields.length),
+    chunked: fields.chunked,
+  };
 }
 
 /** copy takes bytes out of the socket's buffer (it may be reused) as a plain Uint8Array: protobuf's

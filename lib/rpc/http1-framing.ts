@@ -67,3 +67,59 @@ export function readBody(body: BodyReader, data: Buffer, offset: number, take: (
     }
   }
 }
+
+/** HeadFields are a head's field lines as pairs, and the values its framing depends on. */
+export type HeadFields = {
+  /** pairs keep each name as sent, but for the framing fields below, which are lower-cased. */
+  pairs: [string, string][];
+  /** length is content-length as sent (digits only; the same value if repeated). */
+  length: string | undefined;
+  transferEncoding: boolean;
+  /** chunked: the transfer codings end with chunked. */
+  chunked: boolean;
+  /** connection and expect are lower-cased ("" when absent). */
+  connection: string;
+  expect: string;
+};
+
+// content-length, transfer-encoding, connection, expect: only names of these lengths can be one.
+const FRAMING_NAME_LENGTHS = new Set([14, 17, 10, 6]);
+const LENGTH = /^\d{1,15}$/;
+const CHUNKED_LAST = /(?:^|,)\s*chunked\s*$/i;
+
+/** readFields reads a head's field lines (after the start line), or undefined when one is malformed. */
+export function readFields(lines: string[]): HeadFields | undefined {
+  const fields: HeadFields = { pairs: [], length: undefined, transferEncoding: false, chunked: false, connection: "", expect: "" };
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    if (colon <= 0) return undefined;
+    let name = line.slice(0, colon);
+    // One slice for the value, without the whitespace around it (rather than a slice and a trim).
+    let start = colon + 1;
+    let end = line.length;
+    while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
+    while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
+    const value = line.slice(start, end);
+    // Other names are checked where they are used (the Headers constructor refuses a bad one).
+    if (FRAMING_NAME_LENGTHS.has(name.length)) name = name.toLowerCase();
+    switch (name) {
+      case "content-length":
+        if (!LENGTH.test(value) || (fields.length !== undefined && fields.length !== value)) return undefined;
+        fields.length = value;
+        break;
+      case "transfer-encoding":
+        fields.transferEncoding = true;
+        fields.chunked = CHUNKED_LAST.test(value);
+        break;
+      case "connection":
+        fields.connection = value.toLowerCase();
+        break;
+      case "expect":
+        fields.expect = value.toLowerCase();
+        break;
+    }
+    fields.pairs.push([name, value]);
+  }
+  return fields;
+}

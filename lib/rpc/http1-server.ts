@@ -14,7 +14,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket, TCPSocketListener } from "bun";
 import { PortInUseError } from "../listen.ts";
-import { type BodyReader, CRLF, chunkedBody, HEAD_END, lengthBody, readBody } from "./http1-framing.ts";
+import { type BodyReader, CRLF, chunkedBody, HEAD_END, lengthBody, readBody, readFields } from "./http1-framing.ts";
 
 export type Http1Request = {
   method: string;
@@ -58,16 +58,17 @@ const MAX_HEAD_BYTES = 64 * 1024;
 // Requests read ahead of their answers on one connection (a pipelining client waits beyond this).
 const MAX_PIPELINED = 256;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\/\S*) HTTP\/1\.([01])$/;
-// content-length, transfer-encoding, connection, expect
-const FRAMING_NAME_LENGTHS = new Set([14, 17, 10, 6]);
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
 const LAST_CHUNK = Buffer.from("0\r\n\r\n");
+const CRLF_BYTES = Buffer.from(CRLF);
 // Headers a handler's answer can't set: the server frames the message itself.
 const FRAMING = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
 
 /** One request's place in its connection's answer queue (answers go out in request order). */
 type Slot = {
   request?: Http1Request;
+  /** head: the request was HEAD, so the answer has no body. */
+  head: boolean;
   /** out holds bytes ready to send, done says nothing more will come. */
   out: Uint8Array[];
   done: boolean;
@@ -163,19 +164,15 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
     if (sent < bytes.length) connection.unsent = bytes.subarray(sent);
   }
 
-  function answerInto(connection: Connection, slot: Slot, answer: Http1Answer | Response, head: boolean) {
+  function answerInto(connection: Connection, slot: Slot, answer: Http1Answer | Response) {
     if (answer instanceof Response) {
       // A body of known length (a unary answer) goes out whole with its length; others stream.
-      if (answer.headers.has("content-length") && answer.body !== null) return void whole(connection, slot, answer, head);
-      return void stream(connection, slot, answer, head);
+      if (answer.headers.has("content-length") && answer.body !== null) return void whole(connection, slot, answer);
+      return void stream(connection, slot, answer);
     }
-    const status = answer.status;
-    let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
-    answer.headers.forEach((value, key) => {
-      if (!FRAMING.has(key)) text += `${key}: ${value}\r\n`;
-    });
-    const body = head || status === 204 || status === 304 ? undefined : answer.body;
-    text += `content-length: ${answer.body.length}\r\n${slot.close ? "connection: close\r\n" : ""}\r\n`;
+    const { status } = answer;
+    const body = slot.head || status === 204 || status === 304 ? undefined : answer.body;
+    const text = headText(status, answer.headers, `content-length: ${answer.body.length}`, slot.close);
     // Header values are ASCII (Headers allows no more): one byte per character.
     const bytes = Buffer.allocUnsafe(text.length + (body?.length ?? 0));
     const at = bytes.write(text, 0, "latin1");
@@ -185,37 +182,24 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
   }
 
   /** whole reads a Response of known length and sends it as one answer. */
-  function whole(connection: Connection, slot: Slot, response: Response, head: boolean) {
+  function whole(connection: Connection, slot: Slot, response: Response) {
     response.bytes().then(
-      (body) => {
-        if (connection.closed) return;
-        answerInto(connection, slot, { status: response.status, headers: response.headers, body }, head);
-        markDirty(connection);
-      },
-      (error: unknown) => {
-        onError(error);
-        if (connection.closed) return;
-        answerInto(connection, slot, plain(500), head);
-        markDirty(connection);
-      },
+      (body) => finish(connection, slot, { status: response.status, headers: response.headers, body }),
+      (error: unknown) => finish(connection, slot, failure(error)),
     );
   }
 
   /** stream sends a Response chunked, each chunk as it is read. */
-  function stream(connection: Connection, slot: Slot, response: Response, head: boolean) {
-    let text = `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? "Unknown"}\r\n`;
-    response.headers.forEach((value, key) => {
-      if (!FRAMING.has(key)) text += `${key}: ${value}\r\n`;
-    });
-    const bodyless = head || response.status === 204 || response.status === 304 || response.body === null;
-    text += `${bodyless ? "content-length: 0" : "transfer-encoding: chunked"}\r\n${slot.close ? "connection: close\r\n" : ""}\r\n`;
-    slot.out.push(Buffer.from(text, "latin1"));
-    if (bodyless || !response.body) {
+  function stream(connection: Connection, slot: Slot, response: Response) {
+    const body = slot.head || response.status === 204 || response.status === 304 ? null : response.body;
+    const framing = body ? "transfer-encoding: chunked" : "content-length: 0";
+    slot.out.push(Buffer.from(headText(response.status, response.headers, framing, slot.close), "latin1"));
+    if (!body) {
       slot.done = true;
       void response.body?.cancel().catch(() => {});
       return;
     }
-    const reader = response.body.getReader();
+    const reader = body.getReader();
     const pump = async () => {
       try {
         for (;;) {
@@ -223,7 +207,7 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
           if (connection.closed) return void reader.cancel().catch(() => {});
           if (done) break;
           if (value.length === 0) continue;
-          slot.out.push(Buffer.from(`${value.length.toString(16)}\r\n`, "latin1"), value, Buffer.from(CRLF, "latin1"));
+          slot.out.push(Buffer.from(`${value.length.toString(16)}\r\n`, "latin1"), value, CRLF_BYTES);
           markDirty(connection);
         }
         slot.out.push(LAST_CHUNK);
@@ -248,10 +232,9 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
       tooLarge: pending.tooLarge,
       peer: connection.socket.remoteAddress,
     };
-    const slot: Slot = { request, out: [], done: false, close: !pending.keepAlive, counted: true };
+    const slot: Slot = { request, head: pending.method === "HEAD", out: [], done: false, close: !pending.keepAlive, counted: true };
     connection.slots.push(slot);
     if (slot.close) connection.stopped = true;
-    const head = pending.method === "HEAD";
     onCall(1);
     let result: ReturnType<Http1Handler>;
     try {
@@ -261,11 +244,11 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
     }
     if (result instanceof Promise) {
       result.then(
-        (answer) => finish(connection, slot, answer, head),
-        (error: unknown) => finish(connection, slot, failure(error), head),
+        (answer) => finish(connection, slot, answer),
+        (error: unknown) => finish(connection, slot, failure(error)),
       );
     } else {
-      finish(connection, slot, result, head);
+      finish(connection, slot, result);
     }
   }
 
@@ -274,13 +257,13 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
     return plain(500);
   }
 
-  function finish(connection: Connection, slot: Slot, answer: Http1Answer | Response, head: boolean) {
+  function finish(connection: Connection, slot: Slot, answer: Http1Answer | Response) {
     slot.request = undefined;
     if (connection.closed) {
       if (answer instanceof Response) void answer.body?.cancel().catch(() => {});
       return;
     }
-    answerInto(connection, slot, answer, head);
+    answerInto(connection, slot, answer);
     markDirty(connection);
   }
 
@@ -289,9 +272,9 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
     connection.pending = undefined;
     connection.buffer = undefined;
     connection.stopped = true;
-    const slot: Slot = { out: [], done: false, close: true, counted: false };
+    const slot: Slot = { head: false, out: [], done: false, close: true, counted: false };
     connection.slots.push(slot);
-    answerInto(connection, slot, plain(status), false);
+    answerInto(connection, slot, plain(status));
   }
 
   /** parseHead reads one request head, or gives the status that refuses it. */
@@ -299,54 +282,19 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
     const lines = text.split(CRLF);
     const line = REQUEST_LINE.exec(lines[0]!);
     if (!line) return 400;
-    const pairs: [string, string][] = [];
-    let length: string | undefined;
-    let chunked = false;
-    let transferEncoding = false;
-    let connectionHeader = "";
-    let expectContinue = false;
-    for (let i = 1; i < lines.length; i++) {
-      const header = lines[i]!;
-      const colon = header.indexOf(":");
-      if (colon <= 0) return 400;
-      // Names are checked by the Headers constructor below (a bad one refuses the request); only
-      // the few the framing depends on are lower-cased here, picked by length first.
-      let name = header.slice(0, colon);
-      // One slice for the value, without the whitespace around it (rather than a slice and a trim).
-      let start = colon + 1;
-      let end = header.length;
-      while (start < end && (header.charCodeAt(start) === 32 || header.charCodeAt(start) === 9)) start++;
-      while (end > start && (header.charCodeAt(end - 1) === 32 || header.charCodeAt(end - 1) === 9)) end--;
-      const value = header.slice(start, end);
-      if (FRAMING_NAME_LENGTHS.has(name.length)) name = name.toLowerCase();
-      switch (name) {
-        case "content-length":
-          if (!/^\d{1,15}$/.test(value) || (length !== undefined && length !== value)) return 400;
-          length = value;
-          break;
-        case "transfer-encoding":
-          transferEncoding = true;
-          chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-          break;
-        case "connection":
-          connectionHeader = value.toLowerCase();
-          break;
-        case "expect":
-          expectContinue = value.toLowerCase() === "100-continue";
-          break;
-      }
-      pairs.push([name, value]);
-    }
+    const fields = readFields(lines);
+    if (!fields) return 400;
+    const { length, transferEncoding, chunked, connection } = fields;
     // A length beside a transfer coding is how requests get smuggled; a coding other than chunked can't be framed.
     if (transferEncoding && (length !== undefined || !chunked)) return 400;
     let headers: Headers;
     try {
-      headers = new Headers(pairs);
+      headers = new Headers(fields.pairs);
     } catch {
       return 400;
     }
     const http10 = line[3] === "0";
-    const keepAlive = http10 ? /\bkeep-alive\b/.test(connectionHeader) : !/\bclose\b/.test(connectionHeader);
+    const keepAlive = http10 ? /\bkeep-alive\b/.test(connection) : !/\bclose\b/.test(connection);
     const declared = length === undefined ? 0 : Number(length);
     return {
       method: line[1]!,
@@ -357,7 +305,7 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
       parts: [],
       length: 0,
       tooLarge: declared > maxBodyBytes,
-      expectContinue,
+      expectContinue: fields.expect === "100-continue",
     };
   }
 
@@ -511,6 +459,15 @@ export function startHttp1Server(options: Http1ServerOptions): Http1Server {
       }
     },
   };
+}
+
+/** headText is an answer's status line and fields, with the framing field the server chose. */
+function headText(status: number, headers: Headers, framing: string, close: boolean): string {
+  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+  headers.forEach((value, key) => {
+    if (!FRAMING.has(key)) text += `${key}: ${value}\r\n`;
+  });
+  return `${text}${framing}\r\n${close ? "connection: close\r\n" : ""}\r\n`;
 }
 
 function plain(status: number): Http1Answer {
