@@ -2,12 +2,12 @@
 // token: the worker looks the user up and issues the token when it sends, so a request that asks
 // for a mail costs the same whether or not the account exists, and no token waits in Redis in
 // clear while SMTP is down. A retried send issues a fresh token; an unused one just expires.
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
 import type { UserService } from "../../gen/user/v1/user_pb.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Mail, Mailer } from "../../lib/mail/mailer.ts";
 import type { JobQueue } from "../../lib/queue/queue.ts";
+import { fromUserService } from "./auth.ts";
 import { emailChangedMail, emailChangeMail, resetMail, verificationMail } from "./mail-templates.ts";
 import { type OneTimeTokens, passwordFingerprint, type TokenTtls } from "./one-time-tokens.ts";
 
@@ -37,7 +37,8 @@ export type MailWorkerDeps = {
  */
 export const link = (base: string, path: string, token: string) => `${base}${path}#token=${token}`;
 
-/** sendAccountMail runs one job: look up, issue a token, render and send. A throw is retried by the queue. */
+/** sendAccountMail runs one job: look up, issue a token, render and send. A throw (the user service
+ * or SMTP down) is retried by the queue. */
 export function sendAccountMail(deps: MailWorkerDeps) {
   const hours = (seconds: number) => Math.round(seconds / 3600);
   const send = async (mail: Mail, kind: MailJob["kind"]) => {
@@ -47,13 +48,13 @@ export function sendAccountMail(deps: MailWorkerDeps) {
   // The user with this id while it still has this email. Read by email through the internal method,
   // which skips the user cache: a mail job warms nothing a request then reads differently.
   const current = async (userId: string, email: string) => {
-    const user = await orNull(deps.users.getUserByEmailInternal({ email }));
+    const user = await fromUserService(deps.users.getUserByEmailInternal({ email }));
     return user && user.id === userId && !user.deletedAt ? user : null;
   };
   return async (job: MailJob): Promise<void> => {
     switch (job.kind) {
       case "password_reset": {
-        const user = await orNull(deps.users.getUserByEmailInternal({ email: job.email }));
+        const user = await fromUserService(deps.users.getUserByEmailInternal({ email: job.email }));
         if (!user || user.deletedAt) return; // nobody to tell: no mail, and the request answered the same
         const token = await deps.oneTimeTokens.issue({
           purpose: "password_reset",
@@ -87,13 +88,4 @@ export function sendAccountMail(deps: MailWorkerDeps) {
         return send(emailChangedMail(job.to, job.newEmail), job.kind);
     }
   };
-}
-
-async function orNull<T>(call: Promise<T>): Promise<T | null> {
-  try {
-    return await call;
-  } catch (error) {
-    if (ConnectError.from(error).code === Code.NotFound) return null;
-    throw error; // the user service is down: the queue retries
-  }
 }
