@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStore, type Store } from "../lib/redis/index.ts";
 import { deletePrefix } from "../lib/redis/delete-prefix.ts";
+import { scanKeys } from "../lib/redis/scan.ts";
 import { testRedisUrl } from "./backends.ts";
 
 export const ROOT = join(import.meta.dir, "..");
@@ -218,12 +219,8 @@ export async function cleanup(): Promise<void> {
 export async function redisKeys(): Promise<string[]> {
   const keys: string[] = [];
   await withRunStore(async ({ redis }) => {
-    let cursor = "0";
-    do {
-      const [next, batch] = await redis!.scan(cursor, "MATCH", `${REDIS_KEY_PREFIX}*`, "COUNT", 1000);
+    for await (const batch of scanKeys(redis!, `${REDIS_KEY_PREFIX}*`))
       keys.push(...batch.map((key) => key.slice(REDIS_KEY_PREFIX.length)));
-      cursor = next;
-    } while (cursor !== "0");
   });
   return keys;
 }

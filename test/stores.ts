@@ -3,10 +3,10 @@
 // from Debian's redis-server for the file (test/redis-cluster.ts) — each run under a random key
 // prefix that is deleted afterwards, so parallel runs and other suites never collide.
 import { afterAll, beforeAll, describe } from "bun:test";
-import { Cluster } from "ioredis";
 import { DEFAULT_TEST_REDIS_URL, testRedisUrl } from "./backends.ts";
 import { clusterSkipReason, type RedisCluster, startRedisCluster } from "./redis-cluster.ts";
 import { deletePrefix } from "../lib/redis/delete-prefix.ts";
+import { scanKeys as scanRedis } from "../lib/redis/scan.ts";
 import { createStore, type Store, type StoreOptions } from "../lib/redis/index.ts";
 
 /** randomPrefix is a fresh key namespace for one test run. */
@@ -74,17 +74,8 @@ export function describeStores(title: string, suite: (store: () => Store, prefix
 
 /** scanKeys lists the keys matching pattern on every master (KEYS on a cluster asks one node only). */
 export async function scanKeys(store: Store, pattern: string): Promise<string[]> {
-  const redis = store.redis;
-  if (!redis) return [];
   const found: string[] = [];
-  for (const node of redis instanceof Cluster ? redis.nodes("master") : [redis]) {
-    let cursor = "0";
-    do {
-      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      found.push(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-  }
+  if (store.redis) for await (const keys of scanRedis(store.redis, pattern)) found.push(...keys);
   return found;
 }
 

@@ -1,5 +1,5 @@
 // Removing one namespace's keys: a test run's, a benchmark run's (REDIS_KEY_PREFIX).
-import { Cluster } from "ioredis";
+import { scanKeys } from "./scan.ts";
 import type { Store } from "./types.ts";
 
 /** deletePrefix removes every key under prefix (Redis only; the in-process store has nothing to keep);
@@ -8,13 +8,8 @@ export async function deletePrefix(store: Store, prefix: string): Promise<void> 
   const redis = store.redis;
   if (!redis) return;
   await store.ping(); // waits for the connection: the raw client would fail at once (no offline queue)
-  for (const node of redis instanceof Cluster ? redis.nodes("master") : [redis]) {
-    let cursor = "0";
-    do {
-      const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      // One DEL per key: on a cluster the keys of one node still span many slots.
-      await Promise.all(keys.map((key) => node.del(key)));
-      cursor = next;
-    } while (cursor !== "0");
+  for await (const keys of scanKeys(redis, `${prefix}*`)) {
+    // One DEL per key: on a cluster the keys of one batch still span many slots.
+    await Promise.all(keys.map((key) => redis.del(key)));
   }
 }

@@ -24,8 +24,8 @@
 // them. Each copy is idempotent and several replicas may run it at once; once a pass completes,
 // its name goes into the set `migrations:redis-keys` and later starts skip it. On a cluster every
 // master is scanned; the in-process store has nothing from an older release.
-import { Cluster } from "ioredis";
 import type { Logger } from "../log.ts";
+import { scanKeys } from "./scan.ts";
 import { KEY_PREFIXES, type RedisClient, type Store, userTag } from "./types.ts";
 
 /** APPLIED is the set of key migrations done (under REDIS_KEY_PREFIX); it never expires. */
@@ -120,18 +120,10 @@ async function moveToHashTags(redis: RedisClient, p: string): Promise<KeyMigrati
   return { moved, unattributed };
 }
 
-/** oldKeys SCANs every master for pattern, yielding the keys whose part after the pattern's fixed
- * start passes keep. */
+/** oldKeys yields the keys matching pattern whose part after the pattern's fixed start passes keep. */
 async function* oldKeys(redis: RedisClient, pattern: string, keep: (rest: string) => boolean): AsyncGenerator<string> {
   const start = pattern.slice(0, pattern.indexOf("*"));
-  for (const node of redis instanceof Cluster ? redis.nodes("master") : [redis]) {
-    let cursor = "0";
-    do {
-      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      for (const key of keys) if (keep(key.slice(start.length))) yield key;
-      cursor = next;
-    } while (cursor !== "0");
-  }
+  for await (const keys of scanKeys(redis, pattern)) for (const key of keys) if (keep(key.slice(start.length))) yield key;
 }
 
 function parse<T>(json: string | null): T | null {
