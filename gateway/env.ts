@@ -2,6 +2,7 @@ import { z } from "zod";
 import { addressPrefixes, addressPrefixEnv } from "../lib/client-address.ts";
 import {
   authRateLimitEnv,
+  commonEnv,
   count,
   parseEnv,
   port,
@@ -12,7 +13,6 @@ import {
   shutdownEnv,
   tokenLifetimeEnv,
 } from "../lib/config/config.ts";
-import { commonEnv } from "../lib/config/config.ts";
 import { callerSecrets, credentialEnv } from "../lib/config/credentials.ts";
 import { devSecret } from "../lib/config/secrets.ts";
 import { metricsEnv } from "../lib/metrics/metrics.ts";

@@ -255,6 +255,23 @@ export function http(base: string) {
 /** uniqueEmail is an address no other run uses (the PostgreSQL and Redis servers are shared). */
 export const uniqueEmail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 
+export type ClientCall = { method?: string; body?: unknown; token?: string };
+
+/** fromClient calls the gateway at base as a client at address behind its trusted proxy
+ * (X-Forwarded-For): a POST with a JSON body when there is one, a bearer token when given. A hang
+ * fails the test. */
+export const fromClient = (base: string, address: string, path: string, init: ClientCall = {}) =>
+  fetch(`${base}${path}`, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers: {
+      "x-forwarded-for": address,
+      ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: AbortSignal.timeout(10_000),
+  });
+
 /** where is host:port/database of a URL, as the banners print it (never the credentials). */
 export function where(url: string, defaultPort: string): string {
   const { hostname, port, pathname } = new URL(url);

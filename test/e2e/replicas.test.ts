@@ -19,6 +19,8 @@ import {
   run,
   start,
   uniqueEmail,
+  type ClientCall,
+  fromClient,
 } from "../binaries.ts";
 import { createTestDatabase, type TestDatabase } from "../databases.ts";
 import type { Session } from "../stack.ts";
@@ -36,17 +38,8 @@ afterAll(async () => {
 });
 
 // A request from a client at `address` (behind the gateways' trusted proxy), through gateway i.
-const call = (i: number, address: string, path: string, init: { method?: string; body?: unknown; token?: string } = {}) =>
-  fetch(`${gateways[i % gateways.length]}${path}`, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers: {
-      "x-forwarded-for": address,
-      ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-    },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    signal: AbortSignal.timeout(10_000), // a hang fails the test
-  });
+const call = (i: number, address: string, path: string, init?: ClientCall) =>
+  fromClient(gateways[i % gateways.length]!, address, path, init);
 
 describe.skipIf(missing)("two gateways and two replicas of each service", () => {
   beforeAll(async () => {

@@ -28,6 +28,8 @@ import {
   uniqueEmail,
   where,
   type Exited,
+  type ClientCall,
+  fromClient,
 } from "../binaries.ts";
 
 // Every test here waits on real processes (1–3 s to start, more on a busy machine).
@@ -401,19 +403,7 @@ describe.skipIf(missing.length > 0)("split mode: user-service, auth-service and 
   // Issue #13 across the real binaries: each test plays clients at addresses of its own (behind the
   // trusted proxy), so the per-address limits of one don't touch another.
   describe("account and session security", () => {
-    const as =
-      (address: string) =>
-      (path: string, init: { method?: string; body?: unknown; token?: string } = {}) =>
-        fetch(`${urls.gateway}${path}`, {
-          method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-          headers: {
-            "x-forwarded-for": address,
-            ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-            ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-          },
-          body: init.body === undefined ? undefined : JSON.stringify(init.body),
-          signal: AbortSignal.timeout(10_000),
-        });
+    const as = (address: string) => (path: string, init?: ClientCall) => fromClient(urls.gateway, address, path, init);
     const json = async <T>(res: Response, status: number): Promise<T> => {
       expect(res.status).toBe(status);
       return (await res.json()) as T;
