@@ -3,14 +3,15 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { metrics, seriesOf } from "../../lib/metrics/metrics.ts";
+import { counterSeries, histogramSeries } from "../../lib/metrics/series.ts";
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /** httpMetrics times each request and counts it by method, route template and status. */
 export function httpMetrics(): MiddlewareHandler {
   const series = seriesOf((method, route, status) => ({
-    count: metrics.httpRequests.labels(method, route, status),
-    duration: metrics.httpDuration.labels(method, route, status),
+    count: counterSeries(metrics.httpRequests, method, route, status),
+    duration: histogramSeries(metrics.httpDuration, method, route, status),
   }));
   return async function httpMetrics(c, next) {
     const start = performance.now();

@@ -7,6 +7,7 @@
 import type { MiddlewareHandler } from "hono";
 import { type AddressPrefixes, addressKey, DEFAULT_ADDRESS_PREFIXES } from "../../lib/client-address.ts";
 import { metrics } from "../../lib/metrics/metrics.ts";
+import { counterSeries } from "../../lib/metrics/series.ts";
 import type { Store } from "../../lib/redis/types.ts";
 import { ProblemError } from "../problem.ts";
 import { prefetchKeys } from "./authenticate.ts";
@@ -29,9 +30,9 @@ const NO_KEYS: string[] = [];
 export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHandler {
   const policyHeader = `"${policy.name}";q=${policy.max};w=${policy.windowSeconds}`;
   const decided = {
-    allowed: metrics.rateLimitDecisions.labels(policy.name, "allowed"),
-    denied: metrics.rateLimitDecisions.labels(policy.name, "denied"),
-    unavailable: metrics.rateLimitDecisions.labels(policy.name, "unavailable"),
+    allowed: counterSeries(metrics.rateLimitDecisions, policy.name, "allowed"),
+    denied: counterSeries(metrics.rateLimitDecisions, policy.name, "denied"),
+    unavailable: counterSeries(metrics.rateLimitDecisions, policy.name, "unavailable"),
   };
   const prefixes = policy.prefixes ?? DEFAULT_ADDRESS_PREFIXES;
   return async function rateLimit(c, next) {

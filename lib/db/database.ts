@@ -9,6 +9,7 @@ import postgres from "postgres";
 import pg from "pg";
 import { PrismaClient, type Prisma } from "../../gen/prisma/client.ts";
 import { metrics, sampleOnScrape, seriesOf } from "../metrics/metrics.ts";
+import { histogramSeries } from "../metrics/series.ts";
 import { DatabaseUnavailableError } from "./errors.ts";
 import type { SqlRunner } from "./sql.ts";
 import { pgliteRunner, postgresRunner } from "./sql.ts";
@@ -172,7 +173,7 @@ function instrument(prisma: PrismaClient, pool: pg.Pool): () => void {
     $on(event: "error", listener: () => void): void;
   };
   const events = prisma as unknown as Events;
-  const byOperation = seriesOf((operation) => metrics.dbDuration.labels(operation));
+  const byOperation = seriesOf((operation) => histogramSeries(metrics.dbDuration, operation));
   events.$on("query", ({ query, duration }) => {
     const keyword = /^\s*([A-Za-z]+)/.exec(query)?.[1]?.toUpperCase() ?? "";
     const operation = OPERATIONS.has(keyword) ? keyword.toLowerCase() : "other";

@@ -3,14 +3,15 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { observed } from "../rpc/observe.ts";
 import { metrics, seriesOf } from "./metrics.ts";
+import { counterSeries, histogramSeries } from "./series.ts";
 
 /** rpcMetrics counts and times every call on one side; the outermost interceptor, so it sees mapped codes. */
 export function rpcMetrics(side: "server" | "client"): Interceptor {
   const [count, duration] =
     side === "server" ? [metrics.rpcServerRequests, metrics.rpcServerDuration] : [metrics.rpcClientRequests, metrics.rpcClientDuration];
   const series = seriesOf((service, method, code) => ({
-    count: count.labels(service, method, code),
-    duration: duration.labels(service, method, code),
+    count: counterSeries(count, service, method, code),
+    duration: histogramSeries(duration, service, method, code),
   }));
   return (next) => (req) =>
     observed(

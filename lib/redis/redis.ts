@@ -8,6 +8,7 @@ import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, ReplyError } from "ioredis";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { metrics, seriesOf } from "../metrics/metrics.ts";
+import { counterSeries, histogramSeries } from "../metrics/series.ts";
 import { tracer, tracingEnabled } from "../tracing/tracing.ts";
 import { RateLimiterRedis } from "rate-limiter-flexible";
 import { CacheUnavailableError } from "./errors.ts";
@@ -114,8 +115,8 @@ const spanOptions = (command: string) => ({
 // Every command's round trip and failure, by command name (those this code sends: a closed set).
 function instrumented<C extends RedisClient>(client: C): C {
   const series = seriesOf((name) => ({
-    duration: metrics.redisDuration.labels(name),
-    errors: metrics.redisErrors.labels(name),
+    duration: histogramSeries(metrics.redisDuration, name),
+    errors: counterSeries(metrics.redisErrors, name),
   }));
   // Redis and Cluster declare sendCommand apart (Cluster's takes a third argument, the node); both
   // return the command's promise.

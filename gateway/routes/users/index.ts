@@ -2,6 +2,7 @@
 import { UserState } from "../../../gen/user/v1/user_pb.ts";
 import type { MiddlewareHandler } from "hono";
 import { metrics } from "../../../lib/metrics/metrics.ts";
+import { counterSeries } from "../../../lib/metrics/series.ts";
 import type { GatewayDeps } from "../../deps.ts";
 import { etag } from "../../middleware/etag.ts";
 import { jsonBody } from "../../middleware/json-body.ts";
@@ -13,8 +14,8 @@ import { sessionsJson, tokenPairJson, userJson } from "../wire.ts";
 import { activeCachedUser } from "./cached-user.ts";
 import * as routes from "./routes.ts";
 
-const cacheHit = metrics.userCache.labels("hit");
-const cacheMiss = metrics.userCache.labels("miss");
+const cacheHit = counterSeries(metrics.userCache, "hit");
+const cacheMiss = counterSeries(metrics.userCache, "miss");
 const STATES = { active: UserState.ACTIVE, deleted: UserState.DELETED, all: UserState.ALL } as const;
 const KiB = 1024;
 
