@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { z } from "zod";
-import { addressKey, addressPrefixEnv, addressPrefixes, DEFAULT_ADDRESS_PREFIXES } from "./client-address.ts";
+import { addressKey, addressKeys, addressPrefixEnv, addressPrefixes, DEFAULT_ADDRESS_PREFIXES } from "./client-address.ts";
 import { ConfigError, parseEnv } from "./config/config.ts";
 
 const key = (address: string) => addressKey(address, DEFAULT_ADDRESS_PREFIXES);
@@ -79,5 +79,25 @@ describe("addressPrefixEnv", () => {
     ]) {
       expect(() => parse({ [name as string]: value as string })).toThrow(new ConfigError([`${name}: ${problem}`]));
     }
+  });
+});
+
+describe("addressKeys", () => {
+  test("gives addressKey's key for each address, remembered or not, with its own prefixes", () => {
+    const wide = addressKeys({ ipv4: 24, ipv6: 48 });
+    const addresses = ["203.0.113.7", "2001:db8:1:2::9", "::ffff:203.0.113.9", "unknown", "203.0.113.7"];
+    for (let round = 0; round < 2; round++) {
+      for (const address of addresses) expect(wide(address)).toBe(addressKey(address, { ipv4: 24, ipv6: 48 }));
+    }
+    expect(addressKeys(DEFAULT_ADDRESS_PREFIXES)("203.0.113.7")).toBe("203.0.113.7");
+  });
+
+  test("stays right past the 10 000 addresses it remembers", () => {
+    const keyOf = addressKeys(DEFAULT_ADDRESS_PREFIXES);
+    for (let i = 0; i < 10_050; i++) {
+      const address = `127.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      expect(keyOf(address)).toBe(address);
+    }
+    expect(keyOf("127.0.0.0")).toBe("127.0.0.0");
   });
 });

@@ -28,6 +28,24 @@ export function addressKey(address: string, prefixes: AddressPrefixes): string {
   return `${ipaddr.fromByteArray(masked).toString()}/${bits}`;
 }
 
+// Rate limits key every request: parsing and masking the address costs more than the rest of the
+// limit's JavaScript, and a client sends many requests from one address.
+const REMEMBERED = 10_000;
+
+/** addressKeys is addressKey for one set of prefixes, remembering up to 10 000 addresses' keys. */
+export function addressKeys(prefixes: AddressPrefixes): (address: string) => string {
+  const keys = new Map<string, string>();
+  return (address) => {
+    let key = keys.get(address);
+    if (key === undefined) {
+      key = addressKey(address, prefixes);
+      if (keys.size >= REMEMBERED) keys.delete(keys.keys().next().value!);
+      keys.set(address, key);
+    }
+    return key;
+  };
+}
+
 // ipaddr.js reads "::1.2.3.4" as "::ffff:1.2.3.4", so it would key apart from its own hex spelling
 // "::102:304"; writing a dotted tail as two hex groups first keeps one address, one key.
 function withHexTail(address: string): string {

@@ -5,7 +5,7 @@
 // With a bearer token, the same round trip reads what authenticate needs (prefetchKeys), so an
 // authenticated request costs one round trip; a denied hit reads nothing.
 import type { MiddlewareHandler } from "hono";
-import { type AddressPrefixes, addressKey, DEFAULT_ADDRESS_PREFIXES } from "../../lib/client-address.ts";
+import { type AddressPrefixes, addressKeys, DEFAULT_ADDRESS_PREFIXES } from "../../lib/client-address.ts";
 import { metrics } from "../../lib/metrics/metrics.ts";
 import { counterSeries } from "../../lib/metrics/series.ts";
 import type { Store } from "../../lib/redis/types.ts";
@@ -34,9 +34,9 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
     denied: counterSeries(metrics.rateLimitDecisions, policy.name, "denied"),
     unavailable: counterSeries(metrics.rateLimitDecisions, policy.name, "unavailable"),
   };
-  const prefixes = policy.prefixes ?? DEFAULT_ADDRESS_PREFIXES;
+  const networkOf = addressKeys(policy.prefixes ?? DEFAULT_ADDRESS_PREFIXES);
   return async function rateLimit(c, next) {
-    const key = `${policy.name}:${addressKey(c.get("clientIp"), prefixes)}`;
+    const key = `${policy.name}:${networkOf(c.get("clientIp"))}`;
     const prefetch = prefetchKeys(c.req.header("authorization"));
     const result = await store.rateLimit.checkAndGet(key, policy.max, policy.windowSeconds, prefetch?.keys ?? NO_KEYS).catch(() => null);
     if (!result) {
