@@ -93,17 +93,9 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
   const send = chain(async (req) => {
     const { method } = req as UnaryRequest;
     const { status, fields, bytes } = await post(req as UnaryRequest, toBinary(method.input, (req as UnaryRequest).message));
-    // Connect sends a unary call's trailers as `trailer-` headers (connect's trailerDemux).
-    const headerFields: [string, string][] = [];
-    const trailerFields: [string, string][] = [];
-    for (const [key, value] of fields) {
-      if (key.startsWith(TRAILER)) trailerFields.push([key.slice(TRAILER.length), value]);
-      else headerFields.push([key, value]);
-    }
-    const header = new Headers(headerFields);
-    const trailer = new Headers(trailerFields);
-    const type = header.get("content-type");
     if (status !== 200) {
+      const { header, trailer } = demux(fields);
+      const type = header.get("content-type");
       const fallback = new ConnectError(`HTTP ${status}`, codeFromHttpStatus(status), header);
       if (parseContentType(type)?.binary !== false) throw fallback;
       const metadata = new Headers(header);
@@ -112,8 +104,15 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
       });
       throw errorFromJsonBytes(bytes, metadata, fallback);
     }
+    // Read as Headers.get would (names are lower-cased; repeated fields joined).
+    let type: string | undefined;
+    for (const [key, value] of fields) if (key === "content-type") type = type === undefined ? value : `${type}, ${value}`;
     if (type !== contentTypeUnaryProto) {
-      throw new ConnectError(`unsupported content type ${type}`, parseContentType(type) ? Code.Internal : Code.Unknown, header);
+      throw new ConnectError(
+        `unsupported content type ${type}`,
+        parseContentType(type ?? null) ? Code.Internal : Code.Unknown,
+        demux(fields).header,
+      );
     }
     let message: unknown;
     try {
@@ -121,7 +120,22 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
     } catch (e) {
       throw new ConnectError(`parse binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
     }
-    return { stream: false, service: method.parent, method, header, trailer, message } as UnaryResponse;
+    // The answer's header and trailer are built when first read: most callers never read them.
+    let demuxed: { header: Headers; trailer: Headers } | undefined;
+    return {
+      stream: false,
+      service: method.parent,
+      method,
+      message,
+      get header() {
+        demuxed ??= demux(fields);
+        return demuxed.header;
+      },
+      get trailer() {
+        demuxed ??= demux(fields);
+        return demuxed.trailer;
+      },
+    } as UnaryResponse;
   }, interceptors);
 
   return {
@@ -160,6 +174,17 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
 }
 
 const NO_SIGNAL = { signal: NEVER, cancel: () => {} };
+
+/** demux splits an answer's fields: Connect sends a unary call's trailers as `trailer-` headers (connect's trailerDemux). */
+function demux(fields: Iterable<[string, string]>): { header: Headers; trailer: Headers } {
+  const header = new Headers();
+  const trailer = new Headers();
+  for (const [key, value] of fields) {
+    if (key.startsWith(TRAILER)) trailer.append(key.slice(TRAILER.length), value);
+    else header.append(key, value);
+  }
+  return { header, trailer };
+}
 
 /** lost turns a failed connection into the caller's cancellation, its deadline, or Unavailable (the peer's failure). */
 function lost(error: unknown, signal: AbortSignal, url: string): ConnectError {
