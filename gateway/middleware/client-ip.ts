@@ -18,7 +18,7 @@ export function parseTrustedProxies(list: string): string[] {
 /** clientIp sets c.var.clientIp: X-Forwarded-For, X-Real-IP, socket address, "unknown" — the first two only via trusted proxies. */
 export function clientIp(trustedProxies: string[]): MiddlewareHandler {
   const trust = proxyAddr.compile(trustedProxies);
-  return async function clientIp(c, next) {
+  return function clientIp(c, next) {
     const socket = socketAddress(c);
     let ip = socket ?? "unknown";
     if (socket && trustedProxies.length > 0 && trust(socket, 0)) {
@@ -30,7 +30,7 @@ export function clientIp(trustedProxies: string[]): MiddlewareHandler {
       else if (realIp && isIp(realIp)) ip = realIp;
     }
     c.set("clientIp", ip);
-    await next();
+    return next();
   };
 }
 
