@@ -84,3 +84,21 @@ describe.each(PROTOCOLS)("%s", (protocol) => {
     expect(err).toMatchObject({ code: Code.Canceled });
   });
 });
+
+test("connect: an answer's header and trailer reach the caller; a field Headers refuses is left out, not thrown at the reader", async () => {
+  const url = await rawPeer((socket) => {
+    socket.once("data", () =>
+      socket.end(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/proto\r\nx-answer: yes\r\nbad name: x\r\ntrailer-x-done: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+      ),
+    );
+  });
+  const client = createClient(UserService, createRpcTransport(url));
+  let header: Headers | undefined;
+  let trailer: Headers | undefined;
+  await client.getUser({ id: TEST_USER.id }, { onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) });
+  expect(header?.get("x-answer")).toBe("yes");
+  expect(header?.get("content-type")).toBe("application/proto");
+  expect([...(header?.keys() ?? [])]).not.toContain("bad name");
+  expect(trailer?.get("x-done")).toBe("1");
+});

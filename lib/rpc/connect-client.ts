@@ -175,13 +175,21 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
 
 const NO_SIGNAL = { signal: NEVER, cancel: () => {} };
 
-/** demux splits an answer's fields: Connect sends a unary call's trailers as `trailer-` headers (connect's trailerDemux). */
+/**
+ * demux splits an answer's fields: Connect sends a unary call's trailers as `trailer-` headers
+ * (connect's trailerDemux). A field Headers refuses (a malformed name or value) is left out: the
+ * call's outcome doesn't depend on it, and a getter that throws would surprise whoever reads it.
+ */
 function demux(fields: Iterable<[string, string]>): { header: Headers; trailer: Headers } {
   const header = new Headers();
   const trailer = new Headers();
   for (const [key, value] of fields) {
-    if (key.startsWith(TRAILER)) trailer.append(key.slice(TRAILER.length), value);
-    else header.append(key, value);
+    try {
+      if (key.startsWith(TRAILER)) trailer.append(key.slice(TRAILER.length), value);
+      else header.append(key, value);
+    } catch {
+      // left out, as above
+    }
   }
   return { header, trailer };
 }
