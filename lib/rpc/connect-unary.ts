@@ -82,10 +82,24 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
     const deadlineMs = Date.now() + timeoutMs;
     const { promise, resolve } = Promise.withResolvers<Http1Answer>();
 
-    // One controller for the deadline, the client going away and shutdown. connect also aborts it
-    // when a call succeeds; that costs an event per call, so here only a failed call aborts it
-    // (with its error, as connect does).
-    const controller = new AbortController();
+    // One signal for the deadline, the client going away and shutdown, made only when something
+    // reads it (the services' unary methods don't): a call that ends before then never has one.
+    // connect also aborts it when a call succeeds; that costs an event per call, so here only a
+    // failed call aborts it (with its error, as connect does).
+    let controller: AbortController | undefined;
+    let abortedWith: { reason: unknown } | undefined;
+    const abort = (reason: unknown) => {
+      if (abortedWith) return;
+      abortedWith = { reason };
+      controller?.abort(reason);
+    };
+    const signal = () => {
+      if (!controller) {
+        controller = new AbortController();
+        if (abortedWith) controller.abort(abortedWith.reason);
+      }
+      return controller.signal;
+    };
     let settled = false;
     const settle = (response: UnaryResponse<DescMessage, DescMessage> | undefined, failure?: unknown) => {
       if (settled) return;
@@ -109,7 +123,7 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
       if (body === undefined) {
         const error =
           failure instanceof ConnectError ? failure : new ConnectError("internal error", Code.Internal, undefined, undefined, failure);
-        if (!controller.signal.aborted) controller.abort(error);
+        abort(error);
         status = codeToHttpStatus(error.code);
         header.set("content-type", contentTypeUnaryJson);
         if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
@@ -122,7 +136,7 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
       resolve({ status, headers: header, body });
     };
     const cancel = (reason: unknown) => {
-      controller.abort(reason);
+      abort(reason);
       settle(undefined, ConnectError.from(reason));
     };
     request.onAbort = () => cancel(new ConnectError("operation was aborted via signal", Code.Aborted));
@@ -135,8 +149,12 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
       method,
       protocolName: "connect",
       requestMethod: "POST",
-      url: `http://${requestHeader.get("host") ?? "internal"}${request.target}`,
-      signal: controller.signal,
+      get url() {
+        return `http://${requestHeader.get("host") ?? "internal"}${request.target}`;
+      },
+      get signal() {
+        return signal();
+      },
       timeoutMs: () => deadlineMs - Date.now(),
       requestHeader,
       responseHeader,

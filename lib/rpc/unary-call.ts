@@ -60,12 +60,7 @@ export function serveUnary(
   const service = method.parent;
   const run = chain(async (req) => {
     const inner = req as UnaryRequest;
-    const output = await spec.impl(inner.message, {
-      ...context,
-      requestHeader: inner.header,
-      signal: inner.signal,
-      values: inner.contextValues,
-    });
+    const output = await spec.impl(inner.message, handlerContext(context, inner));
     return {
       stream: false,
       service,
@@ -75,13 +70,18 @@ export function serveUnary(
       message: create(method.output, output),
     } as UnaryResponse;
   }, interceptors);
+  // signal and url are read through: a context may make them only when asked (connect-unary.ts).
   const request: UnaryRequest = {
     stream: false,
     service,
     method: spec.method,
     requestMethod: context.requestMethod,
-    url: context.url,
-    signal: context.signal,
+    get url() {
+      return context.url;
+    },
+    get signal() {
+      return context.signal;
+    },
     header: context.requestHeader,
     contextValues: context.values,
     message: message as UnaryRequest["message"],
@@ -91,6 +91,28 @@ export function serveUnary(
   } catch (error) {
     return Promise.reject(error); // an interceptor that throws before its first await
   }
+}
+
+/** handlerContext is what the implementation sees: the context, with what the interceptors passed
+ * on (header, values, signal); signal and url are read only when the implementation reads them. */
+function handlerContext(context: HandlerContext, req: UnaryRequest): HandlerContext {
+  return {
+    service: context.service,
+    method: context.method,
+    protocolName: context.protocolName,
+    requestMethod: context.requestMethod,
+    timeoutMs: context.timeoutMs,
+    requestHeader: req.header,
+    responseHeader: context.responseHeader,
+    responseTrailer: context.responseTrailer,
+    values: req.contextValues,
+    get url() {
+      return context.url;
+    },
+    get signal() {
+      return req.signal;
+    },
+  };
 }
 
 // A signal that never aborts, shared by every call that has neither a caller's signal nor a deadline.
