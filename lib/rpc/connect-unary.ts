@@ -93,13 +93,6 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
       abortedWith = { reason };
       controller?.abort(reason);
     };
-    const signal = () => {
-      if (!controller) {
-        controller = new AbortController();
-        if (abortedWith) controller.abort(abortedWith.reason);
-      }
-      return controller.signal;
-    };
     let settled = false;
     const settle = (response: UnaryResponse<DescMessage, DescMessage> | undefined, failure?: unknown) => {
       if (settled) return;
@@ -153,7 +146,11 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
         return `http://${requestHeader.get("host") ?? "internal"}${request.target}`;
       },
       get signal() {
-        return signal();
+        if (!controller) {
+          controller = new AbortController();
+          if (abortedWith) controller.abort(abortedWith.reason);
+        }
+        return controller.signal;
       },
       timeoutMs: () => deadlineMs - Date.now(),
       requestHeader,
