@@ -3,7 +3,7 @@
 // calls go through connect's own Connect transport on fetch. connect-web's transport costs ≈ 60 µs
 // of CPU per unary call on Bun (async iterables, linked AbortControllers), and fetch itself ≈ 20 µs
 // more than the pipelined client (BENCHMARKS.md).
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -21,6 +21,7 @@ import {
   errorFromJsonBytes,
   parseContentType,
 } from "@connectrpc/connect/protocol-connect";
+import { decodeBinary, encodeBinary } from "./binary.ts";
 import { ConnectionLost, createHttp1Client, DeadlineReached } from "./http1-client.ts";
 import { callSignal, chain, NEVER } from "./unary-call.ts";
 
@@ -92,7 +93,7 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
 
   const send = chain(async (req) => {
     const { method } = req as UnaryRequest;
-    const { status, fields, bytes } = await post(req as UnaryRequest, toBinary(method.input, (req as UnaryRequest).message));
+    const { status, fields, bytes } = await post(req as UnaryRequest, encodeBinary(method.input, (req as UnaryRequest).message));
     if (status !== 200) {
       const { header, trailer } = demux(fields);
       const type = header.get("content-type");
@@ -116,7 +117,7 @@ export function createConnectClientTransport(baseUrl: string, options: ConnectCl
     }
     let message: unknown;
     try {
-      message = fromBinary(method.output, bytes);
+      message = decodeBinary(method.output, bytes);
     } catch (e) {
       throw new ConnectError(`parse binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
     }

@@ -5,7 +5,7 @@
 // Connect protocol asks and no more (BENCHMARKS.md). Anything else (JSON, GET, compression,
 // streams, gRPC-Web) returns undefined, for connect's own handlers to answer.
 // connect-unary.test.ts compares the two answer for answer.
-import { fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import type { DescMessage } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -23,6 +23,7 @@ import {
   errorToJsonBytes,
   parseTimeout,
 } from "@connectrpc/connect/protocol-connect";
+import { decodeBinary, encodeBinary } from "./binary.ts";
 import { answerAtDeadline } from "./deadline.ts";
 import type { Http1Answer, Http1Request } from "./http1-server.ts";
 import { peerKey } from "./peer.ts";
@@ -107,7 +108,7 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
         header = response.header;
         trailer = response.trailer;
         try {
-          body = toBinary(method.output, response.message);
+          body = encodeBinary(method.output, response.message);
           header.set("content-type", contentTypeUnaryProto);
         } catch (e) {
           failure = e;
@@ -193,7 +194,7 @@ export function createConnectUnaryHandler(options: ConnectUnaryOptions): Connect
  */
 function parse(desc: DescMessage, bytes: Uint8Array) {
   try {
-    return fromBinary(desc, bytes);
+    return decodeBinary(desc, bytes);
   } catch (e) {
     throw new ConnectError(`parse binary: ${e instanceof Error ? e.message : String(e)}`, Code.InvalidArgument);
   }
