@@ -15,6 +15,11 @@ function app() {
     return c.json(body);
   });
   app.get("/missing", (c) => c.json({ detail: "no" }, 404));
+  app.get("/text", (c) => c.text("plain words"));
+  app.get("/other", (c) => {
+    c.json({ not: "sent" });
+    return c.json(body, { status: 200, headers: { "X-Made": "second" } });
+  });
   app.post("/user", (c) => c.json(body));
   return app;
 }
@@ -48,6 +53,28 @@ describe("etag", () => {
     const res = await app().request("/user", { headers: { "if-none-match": '"stale"' } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(body);
+  });
+
+  test("an answer c.json didn't make is hashed from its bytes, which it keeps", async () => {
+    const res = await app().request("/text");
+    expect(res.headers.get("etag")).toBe(sha1("plain words"));
+    expect(res.headers.get("content-type")).toStartWith("text/plain");
+    expect(await res.text()).toBe("plain words");
+    const cached = await app().request("/text", { headers: { "if-none-match": sha1("plain words") } });
+    expect(cached.status).toBe(304);
+  });
+
+  test("the tag is of the answer sent, with its headers and init kept", async () => {
+    const res = await app().request("/other");
+    expect(res.headers.get("etag")).toBe(sha1(JSON.stringify(body)));
+    expect(res.headers.get("x-made")).toBe("second");
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(await res.json()).toEqual(body);
+  });
+
+  test("HEAD gets the tag GET gets", async () => {
+    const res = await app().request("/user", { method: "HEAD" });
+    expect(res.headers.get("etag")).toBe(sha1(JSON.stringify(body)));
   });
 
   test("errors and other methods get no ETag", async () => {
