@@ -2,6 +2,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { z } from "zod";
 import { problemResponse } from "./problem.ts";
+import { literalPathRouter } from "./router.ts";
 
 /** fieldErrors flattens zod issues to {field, message} pairs ("body" for the body as a whole). */
 export function fieldErrors(error: z.ZodError): { field: string; message: string }[] {
@@ -15,6 +16,7 @@ export function fieldErrors(error: z.ZodError): { field: string; message: string
 /** createRouter is an OpenAPIHono whose validation failures answer 422 with every field error. */
 export function createRouter() {
   return new OpenAPIHono({
+    router: literalPathRouter(),
     defaultHook: (result, c) => {
       if (result.success) return;
       const errors = fieldErrors(result.error);
