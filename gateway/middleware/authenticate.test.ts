@@ -107,7 +107,7 @@ describe("authenticate without the rate limit's read", () => {
     const read = prefetchKeys(`Bearer ${other.access_token}`)!;
     const prefetched = (keys: string[], values: (string | null)[]): MiddlewareHandler =>
       async function prefetch(c, next) {
-        c.set("prefetch", { token: read.token, keys, values });
+        c.set("prefetch", { header: read.header, token: read.token, keys, values });
         await next();
       };
     // The store holds no mark for this token: a 401 can only come from the values handed on.
@@ -117,6 +117,20 @@ describe("authenticate without the rate limit's read", () => {
     const elsewhere = [`revoked:jti:${crypto.randomUUID()}`, `revoked:access:{user:${claims.sub}}`, `{user:${claims.sub}}`];
     const res = await bare(stack.svc.store, prefetched(elsewhere, ["1", null, JSON.stringify({ id: claims.sub })]))(other.access_token);
     expect(await res.json()).toEqual({ sub: claims.sub, cached: null });
+  });
+
+  test("takes the rate limit's token only for the same Authorization value", async () => {
+    const [one, two] = [await stack.register(), await stack.register()];
+    const read = prefetchKeys(`Bearer ${one.access_token}`)!;
+    // What was read for another Authorization value is not this request's: its own token answers.
+    const handOn = (header: string): MiddlewareHandler =>
+      async function prefetch(c, next) {
+        c.set("prefetch", { ...read, header, values: [null, null, "{}"] });
+        await next();
+      };
+    const res = await bare(stack.svc.store, handOn("Bearer someone.else"))(two.access_token);
+    expect(await res.json()).toEqual({ sub: two.user.id, cached: null });
+    await expectChallenge(await bare(stack.svc.store, handOn("Bearer x"))("not-a-token"));
   });
 
   test("hands on the cached user read for an unrevoked token", async () => {
@@ -135,6 +149,7 @@ describe("prefetchKeys", () => {
   test("names the token's revocation marks and its user's cache entry, from the unverified payload", async () => {
     const claims = await stack.auth.tokens.verify(session.access_token);
     expect(prefetchKeys(`Bearer ${session.access_token}`)).toEqual({
+      header: `Bearer ${session.access_token}`,
       token: session.access_token,
       keys: [`revoked:session:{user:${claims.sub}}:${claims.sid}`, `revoked:access:{user:${claims.sub}}`, `{user:${claims.sub}}`],
     });

@@ -23,8 +23,8 @@ function bearerToken(header: string): string | undefined {
 }
 
 /** Prefetch is what the rate limit reads for a bearer token in its round trip, and what it read
- * (each key's stored JSON text). */
-export type Prefetch = { token: string; keys: string[]; values?: (string | null)[] };
+ * (each key's stored JSON text); header is the Authorization value the token was taken from. */
+export type Prefetch = { header: string; token: string; keys: string[]; values?: (string | null)[] };
 
 // The token's two revocation marks (its session, its user), then its user's cached record
 // (`{user:<sub>}`, which the user service writes as the user.v1.UserResponse contract). All three
@@ -51,7 +51,7 @@ export function prefetchKeys(header: string | undefined): Prefetch | undefined {
     if (keysByToken.size >= CACHE_SIZE) keysByToken.delete(keysByToken.keys().next().value!);
     keysByToken.set(token, keys);
   }
-  return keys ? { token, keys } : undefined;
+  return keys ? { header: header!, token, keys } : undefined;
 }
 
 function unverifiedKeys(token: string): string[] | null {
@@ -68,26 +68,29 @@ function unverifiedKeys(token: string): string[] | null {
 /** authenticate requires a valid, unrevoked bearer token and sets c.var.auth and c.var.rawToken, and
  * c.var.cachedUser when the rate limit read the user's cached record. */
 export function authenticate(verify: (token: string) => Promise<AccessClaims>, store: Store): MiddlewareHandler {
-  // Verified tokens by value; Map keeps insertion order, so the oldest entry is evicted first.
-  const verified = new Map<string, AccessClaims>();
+  // Verified tokens by value, with the keys their claims name; Map keeps insertion order, so the
+  // oldest entry is evicted first.
+  const verified = new Map<string, { claims: AccessClaims; keys: string[] }>();
   return async function authenticate(c, next) {
     const header = c.req.header("authorization");
     if (!header) throw unauthorized("an access token is required (Authorization: Bearer <token>)");
-    const token = bearerToken(header);
+    const read = c.get("prefetch");
+    const token = read?.header === header ? read.token : bearerToken(header);
     if (!token) throw unauthorized("the Authorization header must be 'Bearer <token>'");
 
-    let claims = verified.get(token);
-    if (!claims || claims.exp * 1000 <= Date.now()) {
+    let entry = verified.get(token);
+    if (!entry || entry.claims.exp * 1000 <= Date.now()) {
       verified.delete(token);
-      claims = await verify(token).catch(() => undefined);
+      const claims = await verify(token).catch(() => undefined);
       if (!claims) throw unauthorized("the access token is invalid or expired");
       if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value!);
-      verified.set(token, claims);
+      entry = { claims, keys: keysOf(claims) };
+      verified.set(token, entry);
     }
+    const { claims } = entry;
     // The rate limit read this token's marks when its verified claims name the keys it read; else
     // (a route without a rate limit) they are read here.
-    const read = c.get("prefetch");
-    const values = read?.token === token && sameKeys(read.keys, keysOf(claims)) ? read.values : undefined;
+    const values = read?.token === token && sameKeys(read.keys, entry.keys) ? read.values : undefined;
     const revoked = values
       ? revokedBy(claims, values)
       : await isRevoked(store, claims).catch(() => {
