@@ -1,16 +1,11 @@
 // createApp assembles the gateway: cross-cutting middleware, then the route groups, then the
 // OpenAPI document and Swagger UI, which are derived from those routes.
 import { cors } from "hono/cors";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import { metricsResponse } from "../lib/metrics/metrics.ts";
-import { withRequest } from "../lib/request-context.ts";
 import { tracingEnabled } from "../lib/tracing/tracing.ts";
 import type { GatewayDeps } from "./deps.ts";
-import { accessLog } from "./middleware/access-log.ts";
 import { authenticate } from "./middleware/authenticate.ts";
-import { clientIp } from "./middleware/client-ip.ts";
-import { httpMetrics } from "./middleware/metrics.ts";
+import { edge } from "./middleware/edge.ts";
 import { traceRequests } from "./middleware/tracing.ts";
 import { onError, problemResponse } from "./problem.ts";
 import { authApi } from "./routes/auth/index.ts";
@@ -25,15 +20,10 @@ export function createApp(deps: GatewayDeps) {
   app.onError(onError(deps.log));
   app.notFound((c) => problemResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));
 
-  // First: it times and counts every answer, errors and 404s included.
-  app.use(httpMetrics());
-  app.use(requestId({ limitLength: 128 }));
+  // First: the request's id, client address and context; on every answer, errors and 404s included,
+  // the security headers, the HTTP metrics and the access line.
+  app.use(edge({ trustedProxies: deps.trustedProxies, log: deps.log }));
   if (tracingEnabled()) app.use(traceRequests());
-  // Everything the request does from here runs inside it: log lines and RPCs carry its id.
-  app.use((c, next) => withRequest({ requestId: c.get("requestId") }, next));
-  app.use(clientIp(deps.trustedProxies));
-  app.use(accessLog(deps.log));
-  app.use(secureHeaders({ contentSecurityPolicy: undefined, crossOriginEmbedderPolicy: false }));
   if (deps.corsOrigins.length > 0) {
     app.use(
       cors({

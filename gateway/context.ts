@@ -4,6 +4,8 @@ import type { Prefetch } from "./middleware/authenticate.ts";
 
 declare module "hono" {
   interface ContextVariableMap {
+    /** requestId is X-Request-Id: the client's when acceptable, else a new UUID (middleware/request-id.ts). */
+    requestId: string;
     /** clientIp is the address rate limits count (middleware/client-ip.ts). */
     clientIp: string;
     /** auth is the verified access token's claims, on routes behind authenticate. */

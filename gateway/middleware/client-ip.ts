@@ -1,7 +1,7 @@
 // The client address that rate limits count. Forwarded headers are believed only from a peer in
 // TRUSTED_PROXIES; X-Forwarded-For is then read from the right, skipping trusted hops (proxy-addr,
 // the library Express uses), so a client can't escape its limit by sending made-up headers.
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { getConnInfo } from "hono/bun";
 import proxyAddr from "proxy-addr";
 
@@ -15,26 +15,23 @@ export function parseTrustedProxies(list: string): string[] {
   return entries;
 }
 
-/** clientIp sets c.var.clientIp: X-Forwarded-For, X-Real-IP, socket address, "unknown" — the first two only via trusted proxies. */
-export function clientIp(trustedProxies: string[]): MiddlewareHandler {
+/** clientIp gives a request's client address: X-Forwarded-For, X-Real-IP, socket address,
+ * "unknown" — the first two only via trusted proxies. The edge middleware sets it as c.var.clientIp. */
+export function clientIp(trustedProxies: string[]): (c: Context) => string {
   const trust = proxyAddr.compile(trustedProxies);
-  return function clientIp(c, next) {
+  return function clientIp(c) {
     const socket = socketAddress(c);
-    let ip = socket ?? "unknown";
-    if (socket && trustedProxies.length > 0 && trust(socket, 0)) {
-      const forwarded = c.req.header("x-forwarded-for");
-      const realIp = c.req.header("x-real-ip")?.trim();
-      // proxy-addr reads only these two fields of a Node request.
-      const req = { headers: { "x-forwarded-for": forwarded }, connection: { remoteAddress: socket } };
-      if (forwarded) ip = proxyAddr(req as unknown as Parameters<typeof proxyAddr>[0], trust);
-      else if (realIp && isIp(realIp)) ip = realIp;
-    }
-    c.set("clientIp", ip);
-    return next();
+    if (!socket || trustedProxies.length === 0 || !trust(socket, 0)) return socket ?? "unknown";
+    const forwarded = c.req.header("x-forwarded-for");
+    // proxy-addr reads only these two fields of a Node request.
+    const req = { headers: { "x-forwarded-for": forwarded }, connection: { remoteAddress: socket } };
+    if (forwarded) return proxyAddr(req as unknown as Parameters<typeof proxyAddr>[0], trust);
+    const realIp = c.req.header("x-real-ip")?.trim();
+    return realIp && isIp(realIp) ? realIp : socket;
   };
 }
 
-function socketAddress(c: Parameters<MiddlewareHandler>[0]): string | undefined {
+function socketAddress(c: Context): string | undefined {
   try {
     return normalize(getConnInfo(c).remote.address);
   } catch {

@@ -1,5 +1,5 @@
-// X-Request-Id is hono's requestId middleware as app.ts configures it (at most 128 characters of
-// [A-Za-z0-9_=-]); these tests pin that configuration end to end.
+// X-Request-Id (request-id.ts, set by the edge middleware): at most 128 characters of [A-Za-z0-9_=-],
+// as hono's requestId middleware accepts; these tests pin it end to end.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expectProblem, startTestStack, type TestStack } from "../../test/stack.ts";
 
