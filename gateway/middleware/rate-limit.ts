@@ -8,7 +8,7 @@ import type { MiddlewareHandler } from "hono";
 import { type AddressPrefixes, addressKeys, DEFAULT_ADDRESS_PREFIXES } from "../../lib/client-address.ts";
 import { metrics } from "../../lib/metrics/metrics.ts";
 import { counterSeries } from "../../lib/metrics/series.ts";
-import type { Store } from "../../lib/redis/types.ts";
+import type { RateLimitResult, Store } from "../../lib/redis/types.ts";
 import { ProblemError } from "../problem.ts";
 import { prefetchKeys } from "./authenticate.ts";
 
@@ -35,35 +35,44 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
     unavailable: counterSeries(metrics.rateLimitDecisions, policy.name, "unavailable"),
   };
   const networkOf = addressKeys(policy.prefixes ?? DEFAULT_ADDRESS_PREFIXES);
+  const limit = String(policy.max);
+  const state = (remaining: number, resetSeconds: number) => `"${policy.name}";r=${remaining};t=${resetSeconds}`;
   return async function rateLimit(c, next) {
     const key = `${policy.name}:${networkOf(c.get("clientIp"))}`;
     const prefetch = prefetchKeys(c.req.header("authorization"));
-    const result = await store.rateLimit.checkAndGet(key, policy.max, policy.windowSeconds, prefetch?.keys ?? NO_KEYS).catch(() => null);
+    let result: (RateLimitResult & { values: (string | null)[] }) | undefined;
+    try {
+      result = await store.rateLimit.checkAndGet(key, policy.max, policy.windowSeconds, prefetch?.keys ?? NO_KEYS);
+    } catch {
+      // the store is down: denied below
+    }
     if (!result) {
       decided.unavailable.inc();
       throw new ProblemError(429, "rate limiting is unavailable, so the request was denied; retry later", {
         headers: {
           "Retry-After": String(UNAVAILABLE_RETRY_AFTER),
-          "X-RateLimit-Limit": String(policy.max),
+          "X-RateLimit-Limit": limit,
           "X-RateLimit-Remaining": "0",
           "RateLimit-Policy": policyHeader,
-          RateLimit: `"${policy.name}";r=0;t=${UNAVAILABLE_RETRY_AFTER}`,
+          RateLimit: state(0, UNAVAILABLE_RETRY_AFTER),
         },
       });
     }
-    const headers = {
-      "X-RateLimit-Limit": String(policy.max),
-      "X-RateLimit-Remaining": String(result.remaining),
-      "RateLimit-Policy": policyHeader,
-      RateLimit: `"${policy.name}";r=${result.remaining};t=${result.resetSeconds}`,
-    };
+    const remaining = String(result.remaining);
+    const now = state(result.remaining, result.resetSeconds);
     if (!result.allowed) {
       decided.denied.inc();
       throw new ProblemError(
         429,
         `too many requests: at most ${policy.max} per ${policy.windowSeconds} s; retry after ${result.resetSeconds} s`,
         {
-          headers: { ...headers, "Retry-After": String(Math.max(1, result.resetSeconds)) },
+          headers: {
+            "X-RateLimit-Limit": limit,
+            "X-RateLimit-Remaining": remaining,
+            "RateLimit-Policy": policyHeader,
+            RateLimit: now,
+            "Retry-After": String(Math.max(1, result.resetSeconds)),
+          },
         },
       );
     }
@@ -73,6 +82,10 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
       c.set("prefetch", prefetch);
     }
     await next();
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    const headers = c.res.headers;
+    headers.set("X-RateLimit-Limit", limit);
+    headers.set("X-RateLimit-Remaining", remaining);
+    headers.set("RateLimit-Policy", policyHeader);
+    headers.set("RateLimit", now);
   };
 }
