@@ -24,10 +24,13 @@ export function edge(options: { trustedProxies: string[]; log: Logger }): Middle
     const startedAt = performance.now();
     const requestId = requestIdOf(c);
     c.set("requestId", requestId);
-    c.header("X-Request-Id", requestId);
     c.set("clientIp", addressOf(c));
     await withRequest({ requestId }, next);
-    addSecurityHeaders(c.res.headers);
+    // Set on the answer, not beforehand with c.header: hono would then build a Headers for the
+    // request and copy it into the answer.
+    const headers = c.res.headers;
+    headers.set("X-Request-Id", requestId);
+    addSecurityHeaders(headers);
     record(c, startedAt);
     logLine?.(c, startedAt);
   };
