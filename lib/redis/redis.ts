@@ -12,6 +12,7 @@ import { counterSeries, histogramSeries } from "../metrics/series.ts";
 import { tracer, tracingEnabled } from "../tracing/tracing.ts";
 import { RateLimiterRedis } from "rate-limiter-flexible";
 import { CacheUnavailableError } from "./errors.ts";
+import { batchHits } from "./hit-batch.ts";
 import { runScript, SCRIPTS } from "./scripts.ts";
 import { KEY_PREFIXES, type Backend, type RedisClient } from "./types.ts";
 
@@ -51,9 +52,11 @@ export function createRedisClient(target: RedisTarget, commandTimeoutMs = 1000):
     connectTimeout: 2000,
     maxRetriesPerRequest: 1,
   };
-  // Commands issued in the same tick (concurrent requests' rate limits, revocation reads, cache
-  // reads) go out in one write and come back in one read: about 16 µs less CPU per GET /users/me
-  // under load (BENCHMARKS.md).
+  // Commands issued in the same tick (revocation reads, cache reads, locks) go out in one write and
+  // come back in one read: about 16 µs less CPU per GET /users/me under load (BENCHMARKS.md).
+  // Scripts go out at once: the rate-limit hits of a turn are already one script call, sent when
+  // the turn ends (hit-batch.ts), which auto-pipelining would hold for one more turn.
+  const pipelined = { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ["evalsha", "eval"] };
   if ("cluster" in target) {
     return instrumented(
       new Cluster(target.cluster, {
@@ -89,12 +92,12 @@ export function createRedisClient(target: RedisTarget, commandTimeoutMs = 1000):
         // than on the next failed command.
         failoverDetector: true,
         enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        ...pipelined,
         retryStrategy: backoff,
       }),
     );
   }
-  return instrumented(new Redis(target.url, { ...node, enableOfflineQueue: false, enableAutoPipelining: true, retryStrategy: backoff }));
+  return instrumented(new Redis(target.url, { ...node, enableOfflineQueue: false, ...pipelined, retryStrategy: backoff }));
 }
 
 /** describeTarget names a target for banners and errors, never with a password. */
@@ -231,6 +234,8 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       return values;
     });
   };
+  // A node's rate-limit hits of one event-loop turn go as one script call (hit-batch.ts).
+  const hits = batchHits((keys, args) => script("rateLimitHits", keys, args));
   const limiter = new RateLimiterRedis({
     storeClient: client,
     keyPrefix: `${options.prefix}${KEY_PREFIXES.rateLimit.slice(0, -1)}`,
@@ -258,22 +263,15 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     },
     limiter,
     async hitAndGet(id, windowSeconds, max, keys) {
-      if (cluster && keys.length > 0) {
-        // The counter (a client address) and the keys (a user's) live in different slots: the hit
-        // and the reads go out together and the reads are dropped when the hit is denied. A user's
-        // keys share a hash tag, so they are one consistent MGET.
-        const [[count, msBeforeNext], read] = await Promise.all([
-          script("rateLimitGet", [limiter.getKey(id)], [windowSeconds, max]) as Promise<[number, number]>,
-          getValues(keys),
-        ]);
-        return { count, msBeforeNext, values: count <= max ? read : keys.map(() => null) };
-      }
-      const [count, msBeforeNext, ...values] = (await script("rateLimitGet", [limiter.getKey(id), ...keys], [windowSeconds, max])) as [
-        number,
-        number,
-        ...(string | null)[],
-      ];
-      return { count, msBeforeNext, values: values.length === keys.length ? values : keys.map(() => null) };
+      if (!cluster) return hits(limiter.getKey(id), keys, windowSeconds, max);
+      // On a cluster the counter (a client address) and the keys (a user's) live in different
+      // slots: the hit and the reads go out together and the reads are dropped when the hit is
+      // denied. A user's keys share a hash tag, so they are one consistent MGET.
+      const [[count, msBeforeNext], read] = await Promise.all([
+        script("rateLimitHits", [limiter.getKey(id)], [1, windowSeconds, max]) as Promise<[number, number]>,
+        keys.length > 0 ? getValues(keys) : [],
+      ]);
+      return { count, msBeforeNext, values: count <= max ? read : keys.map(() => null) };
     },
     getValue: (key) => guard(() => client.get(key)),
     getValues,

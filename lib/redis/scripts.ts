@@ -33,22 +33,38 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /** SCRIPTS are the atomic lock, permit and rate-limit operations (KEYS and ARGV documented on each). */
 export const SCRIPTS = {
-  // KEYS: rate-limit counter, then any keys to read (one node only: on a cluster, the counter alone)
-  // · ARGV: window seconds, max
-  // → {count, ms before the window resets, value of each key (nil when absent)}; the values only
-  // when count <= max. The first five lines are rate-limiter-flexible's own script (RateLimiterRedis,
-  // one point), so this and its consume() count on one counter with the same windows.
-  rateLimitGet: script(
+  // Rate-limit hits that also read keys, one or many in one call (hit-batch.ts).
+  // KEYS: for each hit, its rate-limit counter, then the keys it reads (on a cluster: one hit, its
+  // counter alone) · ARGV: for each hit, its number of KEYS, window seconds, max
+  // → for each hit: count, ms before its window resets, then the value of each key it reads (nil
+  // when absent, and nil for all when count > max). The first lines of each hit are
+  // rate-limiter-flexible's own script (RateLimiterRedis, one point), so these hits and its
+  // consume() count on one counter with the same windows.
+  rateLimitHits: script(
     1,
-    `redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
-local count = redis.call('INCRBY', KEYS[1], 1)
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl == -1 then
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-  ttl = 1000 * ARGV[1]
+    `local out = {}
+local k = 1
+for a = 1, #ARGV, 3 do
+  local count_keys = tonumber(ARGV[a])
+  local window = ARGV[a + 1]
+  local counter = KEYS[k]
+  redis.call('SET', counter, 0, 'EX', window, 'NX')
+  local count = redis.call('INCRBY', counter, 1)
+  local ttl = redis.call('PTTL', counter)
+  if ttl == -1 then
+    redis.call('EXPIRE', counter, window)
+    ttl = 1000 * window
+  end
+  out[#out + 1] = count
+  out[#out + 1] = ttl
+  local values = {}
+  if count_keys > 1 and count <= tonumber(ARGV[a + 2]) then
+    values = redis.call('MGET', unpack(KEYS, k + 1, k + count_keys - 1))
+  end
+  for j = 1, count_keys - 1 do out[#out + 1] = values[j] or false end
+  k = k + count_keys
 end
-if #KEYS == 1 or count > tonumber(ARGV[2]) then return {count, ttl} end
-return {count, ttl, unpack(redis.call('MGET', unpack(KEYS, 2)))}`,
+return out`,
     true,
   ),
   // KEYS: lock, fence counter (one hash tag) · ARGV: owner, ttl ms → fencing token, or 0 when held.
