@@ -9,22 +9,22 @@ import { TrieRouter } from "hono/router/trie-router";
 
 export function literalPathRouter<T>(): Router<T> {
   const trie = new TrieRouter<T>();
-  const literals = new Set<string>();
-  const matched = new Map<string, Result<T>>();
+  // By literal path, then method: the results matched so far.
+  const literals = new Map<string, Map<string, Result<T>>>();
   return {
     name: "TrieRouter, literal paths remembered",
     add(method, path, handler) {
       trie.add(method, path, handler);
-      if (!path.includes(":") && !path.includes("*")) literals.add(path);
-      matched.clear();
+      for (const known of literals.values()) known.clear();
+      if (!path.includes(":") && !path.includes("*")) literals.set(path, new Map());
     },
     match(method, path) {
-      if (!literals.has(path)) return trie.match(method, path);
-      const key = `${method} ${path}`;
-      let result = matched.get(key);
+      const known = literals.get(path);
+      if (known === undefined) return trie.match(method, path);
+      let result = known.get(method);
       if (result === undefined) {
         result = trie.match(method, path);
-        matched.set(key, result);
+        known.set(method, result);
       }
       return result;
     },
