@@ -28,11 +28,13 @@ export const etag: MiddlewareHandler = async function etag(c, next) {
   const made = hashJson(c);
   await next();
   const res = c.res;
-  if (res.status !== 200 || !res.body || res.headers.has("ETag")) return;
+  if (res.status !== 200 || res.headers.has("ETag")) return;
   let tag = made.res === res ? made.tag : undefined;
   if (tag === undefined) {
     // Not the answer c.json made: read it, and answer with the same bytes (as a Blob, which keeps
-    // the type a body implies when no Content-Type was set, e.g. text/plain for a string).
+    // the type a body implies when no Content-Type was set, e.g. text/plain for a string). Only
+    // here is res.body read: it makes a ReadableStream of the body.
+    if (!res.body) return;
     const blob = await res.blob();
     tag = tagOf(await blob.bytes());
     c.res = undefined; // hono would copy the old answer's headers onto the new one: it has them already
