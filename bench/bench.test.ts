@@ -25,6 +25,7 @@ test("bench --quick prints the table with every scenario and a verdict for every
     TARGETS.flood,
     TARGETS.splitFloor,
     TARGETS.splitCpu,
+    TARGETS.combinedCpu,
     TARGETS.hopAdded,
     TARGETS.tracingOff,
   ]) {

@@ -33,6 +33,7 @@ export const TARGETS = {
   hopCpu: "server CPU per request: GetUser through the gateway (3 processes) ÷ direct",
   splitFloor: "GET /users/me split ÷ bare (req/s), issue 12",
   splitCpu: "GET /users/me split: CPU per request, 3 processes",
+  combinedCpu: "GET /users/me combined: CPU per request, issue 12",
   hopAdded: "GetUser: CPU the hop adds per call (client + service − in-process)",
   tracingOff: "tracing off: CPU the instrumentation's checks add per GET /users/me (target: 2 % of its CPU)",
   tracingOn: "tracing on: CPU per GET /users/me ÷ tracing off",

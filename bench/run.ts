@@ -326,6 +326,7 @@ ${targets([
   { label: TARGETS.hopCpu, value: get(SCENARIOS.meSplit).cpuUsPerRequest / get(SCENARIOS.grpcDirect).cpuUsPerRequest },
   { label: TARGETS.splitFloor, value: rps(split) / rps(bare), goal: { op: ">=", value: 0.06 } },
   { label: TARGETS.splitCpu, value: get(SCENARIOS.meSplit).cpuUsPerRequest, unit: "µs", goal: { op: "<=", value: 100 } },
+  { label: TARGETS.combinedCpu, value: get(SCENARIOS.meCombined).cpuUsPerRequest, unit: "µs", goal: { op: "<=", value: 35 } },
   {
     label: TARGETS.tracingOff,
     value: tracingOffNsPerRequest(),
