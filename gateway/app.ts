@@ -22,8 +22,7 @@ export function createApp(deps: GatewayDeps) {
 
   // First: the request's id, client address and context; on every answer, errors and 404s included,
   // the security headers, the HTTP metrics and the access line.
-  app.use(edge({ trustedProxies: deps.trustedProxies, log: deps.log }));
-  if (tracingEnabled()) app.use(traceRequests());
+  app.use(edge({ trustedProxies: deps.trustedProxies, log: deps.log, trace: tracingEnabled() ? traceRequests() : undefined }));
   if (deps.corsOrigins.length > 0) {
     app.use(
       cors({
