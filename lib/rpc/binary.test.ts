@@ -1,7 +1,7 @@
 // encodeBinary and decodeBinary against protobuf-es on every message type of the services' contracts:
 // the same bytes out, the same messages in, the same refusals.
 import { describe, expect, test } from "bun:test";
-import { create, type DescField, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, type DescField, type DescMessage, fromBinary, ScalarType, toBinary } from "@bufbuild/protobuf";
 import { file_auth_v1_auth, VerifyEmailResponseSchema } from "../../gen/auth/v1/auth_pb.ts";
 import { file_user_v1_user, GetUserRequestSchema, ListUsersResponseSchema, UserResponseSchema } from "../../gen/user/v1/user_pb.ts";
 import { decodeBinary, encodeBinary } from "./binary.ts";
@@ -40,15 +40,15 @@ function randomValue(field: DescField, depth: number): unknown {
   if (field.fieldKind === "enum") return pick(field.enum.values).number;
   if (field.fieldKind !== "scalar") return undefined;
   switch (field.scalar) {
-    case 9:
+    case ScalarType.STRING:
       return pick(STRINGS);
-    case 8:
+    case ScalarType.BOOL:
       return random() < 0.5;
-    case 5:
+    case ScalarType.INT32:
       return pick(INT32);
-    case 13:
+    case ScalarType.UINT32:
       return pick(UINT32);
-    case 3:
+    case ScalarType.INT64:
       return BigInt(pick(INT32));
     default:
       return undefined;

@@ -11,6 +11,8 @@
 // an unexpected wire type, invalid UTF-8, a message that carries unknown fields or is too large).
 import { isUtf8 } from "node:buffer";
 import { type DescField, type DescMessage, fromBinary, type MessageShape, ScalarType, toBinary } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
+import { Edition, FeatureSet_FieldPresence as Presence } from "@bufbuild/protobuf/wkt";
 
 type Plain = Record<string, unknown>;
 
@@ -53,7 +55,7 @@ function planOf(desc: DescMessage, compiling = new Set<DescMessage>()): Plan | n
 }
 
 function compile(desc: DescMessage, compiling: Set<DescMessage>): Plan | null {
-  if (desc.file.edition !== 999 || desc.oneofs.length > 0) return null; // proto3 only, no oneofs
+  if (desc.file.edition !== Edition.EDITION_PROTO3 || desc.oneofs.length > 0) return null;
   const fields: Field[] = [];
   const blank: Plain = { $typeName: desc.typeName };
   for (const field of [...desc.fields].sort((a, b) => a.number - b.number)) {
@@ -68,37 +70,32 @@ function compile(desc: DescMessage, compiling: Set<DescMessage>): Plan | null {
   return { typeName: desc.typeName, fields, byNumber, blank, lists };
 }
 
-const VARINT = 0;
-const DELIMITED = 2;
-
 function fieldPlan(field: DescField, compiling: Set<DescMessage>): Field | null {
-  const base = { number: field.number, localName: field.localName, explicit: field.presence !== IMPLICIT };
-  if (field.presence === LEGACY_REQUIRED) return null;
+  const base = { number: field.number, localName: field.localName, explicit: field.presence !== Presence.IMPLICIT };
+  if (field.presence === Presence.LEGACY_REQUIRED) return null;
   switch (field.fieldKind) {
     case "scalar": {
       const kind = SCALARS[field.scalar];
       if (!kind || (kind === "string" && !field.utf8Validation)) return null;
-      return { ...base, kind, tag: (field.number << 3) | (kind === "string" ? DELIMITED : VARINT) };
+      return { ...base, kind, tag: (field.number << 3) | (kind === "string" ? WireType.LengthDelimited : WireType.Varint) };
     }
     case "enum":
-      return field.enum.open ? { ...base, kind: "int32", tag: (field.number << 3) | VARINT } : null;
+      return field.enum.open ? { ...base, kind: "int32", tag: (field.number << 3) | WireType.Varint } : null;
     case "message": {
       if (field.delimitedEncoding) return null;
       const message = planOf(field.message, compiling);
-      return message && { ...base, explicit: true, kind: "message", tag: (field.number << 3) | DELIMITED, message };
+      return message && { ...base, explicit: true, kind: "message", tag: (field.number << 3) | WireType.LengthDelimited, message };
     }
     case "list": {
       if (field.listKind !== "message" || field.delimitedEncoding) return null;
       const message = planOf(field.message, compiling);
-      return message && { ...base, explicit: false, kind: "list", tag: (field.number << 3) | DELIMITED, message };
+      return message && { ...base, explicit: false, kind: "list", tag: (field.number << 3) | WireType.LengthDelimited, message };
     }
     default:
       return null;
   }
 }
 
-const IMPLICIT = 2;
-const LEGACY_REQUIRED = 3;
 const SCALARS: Partial<Record<ScalarType, Field["kind"]>> = {
   [ScalarType.STRING]: "string",
   [ScalarType.BOOL]: "bool",
