@@ -1,6 +1,7 @@
 // The security headers every answer carries: hono's secureHeaders defaults as the gateway used them
 // (no Content-Security-Policy, no Cross-Origin-Embedder-Policy), as one fixed list that the edge
-// middleware (edge.ts) sets, instead of a middleware layer of their own.
+// middleware (edge.ts) sets, instead of a middleware layer of their own. security-headers.test.ts
+// checks the list against what hono's middleware sets, so an upgrade that changes it is noticed.
 export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
   ["Cross-Origin-Resource-Policy", "same-origin"],
   ["Cross-Origin-Opener-Policy", "same-origin"],
