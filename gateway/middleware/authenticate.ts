@@ -43,7 +43,8 @@ const keysByToken = new Map<string, string[] | null>();
  * keys. Undefined without a well-formed bearer token.
  */
 export function prefetchKeys(header: string | undefined): Prefetch | undefined {
-  const token = header && bearerToken(header);
+  if (!header) return undefined;
+  const token = bearerToken(header);
   if (!token) return undefined;
   let keys = keysByToken.get(token);
   if (keys === undefined) {
@@ -51,7 +52,7 @@ export function prefetchKeys(header: string | undefined): Prefetch | undefined {
     if (keysByToken.size >= CACHE_SIZE) keysByToken.delete(keysByToken.keys().next().value!);
     keysByToken.set(token, keys);
   }
-  return keys ? { header: header!, token, keys } : undefined;
+  return keys ? { header, token, keys } : undefined;
 }
 
 function unverifiedKeys(token: string): string[] | null {

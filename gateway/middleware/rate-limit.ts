@@ -59,7 +59,7 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
       });
     }
     const remaining = String(result.remaining);
-    const now = state(result.remaining, result.resetSeconds);
+    const current = state(result.remaining, result.resetSeconds);
     if (!result.allowed) {
       decided.denied.inc();
       throw new ProblemError(
@@ -70,7 +70,7 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
             "X-RateLimit-Limit": limit,
             "X-RateLimit-Remaining": remaining,
             "RateLimit-Policy": policyHeader,
-            RateLimit: now,
+            RateLimit: current,
             "Retry-After": String(Math.max(1, result.resetSeconds)),
           },
         },
@@ -86,6 +86,6 @@ export function rateLimit(store: Store, policy: RateLimitPolicy): MiddlewareHand
     headers.set("X-RateLimit-Limit", limit);
     headers.set("X-RateLimit-Remaining", remaining);
     headers.set("RateLimit-Policy", policyHeader);
-    headers.set("RateLimit", now);
+    headers.set("RateLimit", current);
   };
 }
